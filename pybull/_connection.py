@@ -166,7 +166,8 @@ class RedisConnection:
         if self.server_version < MIN_SERVER_VERSION:
             raise ServerVersionError(
                 f"Redis at {self.target} is version {version_text}; pybull needs "
-                f"{'.'.join(map(str, MIN_SERVER_VERSION))} or newer (LPOS, LMOVE, GETDEL). Upgrade the server."
+                f"{'.'.join(map(str, MIN_SERVER_VERSION))} or newer (LPOS, LMOVE, GETDEL). "
+                "Upgrade the server."
             )
         await self._warn_on_eviction()
         self._ready = True
@@ -179,7 +180,7 @@ class RedisConnection:
             return
         if policy != "noeviction":
             log.warning(
-                "IMPORTANT! Eviction policy is %s. It should be \"noeviction\" (Redis at %s may drop jobs).",
+                'IMPORTANT! Eviction policy is %s. It should be "noeviction" (Redis at %s may drop jobs).',
                 policy,
                 self.target,
             )

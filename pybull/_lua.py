@@ -121,7 +121,7 @@ class Scripts:
         if len(keys) != script.numkeys:
             raise LuaLoadError(f"{name} takes {script.numkeys} keys, got {len(keys)}")
         if pipeline is not None:
-            pipeline.scripts.add(registered)
+            pipeline.scripts.add(registered)  # type: ignore[arg-type]  # redis-py types it as the sync Script
             return pipeline.evalsha(registered.sha, len(keys), *keys, *args)
         try:
             return await registered(keys=keys, args=args)

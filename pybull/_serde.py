@@ -26,7 +26,7 @@ def dumps(value: Any, *, what: str = "value") -> str:
 
 def loads(text: str | bytes | None, default: Any = None) -> Any:
     """Parse JSON written by any client; missing text gives ``default``."""
-    if text is None or text == "" or text == b"":
+    if text is None or text in ("", b""):
         return default
     return json.loads(text)
 
@@ -43,7 +43,7 @@ def loads_lenient(text: str | bytes | None, default: Any = None) -> Any:
 
 def pack(value: Any) -> bytes:
     """msgpack for script arguments that are structured (decoded in Lua with ``cmsgpack.unpack``)."""
-    return msgpack.packb(value, use_bin_type=False)  # type: ignore[no-any-return]
+    return msgpack.packb(value, use_bin_type=False)
 
 
 def to_str(value: bytes | str | None) -> str | None:

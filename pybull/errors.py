@@ -44,7 +44,7 @@ class ValidationError(PybullError, ValueError):
     """Options, ids or data that BullMQ would refuse; nothing was written to Redis."""
 
 
-class ConnectionError(PybullError, builtins.ConnectionError):  # noqa: A001 - the domain name
+class ConnectionError(PybullError, builtins.ConnectionError):
     """The server cannot be reached or used; the message says what to fix."""
 
 

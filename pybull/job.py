@@ -7,13 +7,22 @@ back the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pybull import _serde
+from pybull import _readers, _serde
+from pybull._context import now_ms
+from pybull._lua import raise_for_code
+from pybull.errors import LockMismatchError, ValidationError
+from pybull.options import PRIORITY_LIMIT
 
 if TYPE_CHECKING:
     from pybull._context import QueueContext
+    from pybull.events import QueueEvents
+
+#: BullMQ's state names (wire-format 15.1), in the order a lookup checks them.
+JOB_STATES = ("completed", "failed", "delayed", "prioritized", "active", "waiting", "waiting-children")
 
 
 def _int(value: str | None, default: int = 0) -> int:
@@ -147,3 +156,211 @@ class Job:
             "deduplicationId": self.deduplication_id,
             "repeatJobKey": self.repeat_job_key,
         }
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    @classmethod
+    async def from_id(cls, ctx: QueueContext, job_id: str) -> Job | None:
+        """The job as stored now, or None when its hash does not exist."""
+        await ctx.connection.ensure_ready()
+        raw = await ctx.connection.client.hgetall(ctx.keys.job(job_id))
+        return cls.from_hash(ctx, job_id, _serde.decode_hash(raw)) if raw else None
+
+    async def get_state(self) -> str:
+        """BullMQ's state name, ``"unknown"`` when the job is in no state (or gone)."""
+        return await read_job_state(self.ctx, self.id)
+
+    async def get_dependencies(
+        self,
+        *,
+        processed: Mapping[str, int] | bool | None = None,
+        unprocessed: Mapping[str, int] | bool | None = None,
+        ignored: Mapping[str, int] | bool | None = None,
+        failed: Mapping[str, int] | bool | None = None,
+    ) -> dict[str, Any]:
+        """This parent's children by outcome (wire-format 11.8).
+
+        Without arguments, every set in full: ``processed`` (child key -> return value),
+        ``unprocessed`` (pending child keys), ``ignored`` (child key -> failure reason) and
+        ``failed`` (child keys). Pass ``True`` or ``{"cursor": c, "count": n}`` for some of them to
+        page through large flows instead; each comes back with ``next_<type>_cursor``.
+        """
+        await self.ctx.connection.ensure_ready()
+        pages = {"processed": processed, "unprocessed": unprocessed, "ignored": ignored, "failed": failed}
+        return await _readers.dependencies(self.ctx, self.id, pages)
+
+    async def get_dependencies_count(
+        self,
+        *,
+        processed: bool = False,
+        unprocessed: bool = False,
+        ignored: bool = False,
+        failed: bool = False,
+    ) -> dict[str, int]:
+        """Number of children per outcome: the types asked for, or all four when none is."""
+        await self.ctx.connection.ensure_ready()
+        flags = {"processed": processed, "unprocessed": unprocessed, "ignored": ignored, "failed": failed}
+        return await _readers.dependency_counts(self.ctx, self.id, [kind for kind, on in flags.items() if on])
+
+    async def get_children_values(self) -> dict[str, Any]:
+        """Return values of the completed children, keyed by child job key (``P:Q:id``)."""
+        await self.ctx.connection.ensure_ready()
+        return await _readers.children_values(self.ctx, self.id)
+
+    async def get_ignored_children_failures(self) -> dict[str, str]:
+        """Failure reasons of children whose failure did not fail this parent (ignore/continue policies)."""
+        await self.ctx.connection.ensure_ready()
+        return await _readers.ignored_children_failures(self.ctx, self.id)
+
+    # -- changes (each one atomic script) -----------------------------------------------------------
+
+    async def _run(self, script: str, *args: str | bytes | int | float, state: str = "") -> Any:
+        result = await self.ctx.run(script, self.id, *args)
+        raise_for_code(result, script=script, job_id=self.id, state=state)
+        return result
+
+    async def update_data(self, data: Any) -> None:
+        """Replace the job's data (no event, as in BullMQ)."""
+        await self._run("updateData", _serde.dumps(data, what=f"data of job {self.name!r}"))
+        self.data = data
+
+    async def update_progress(self, progress: Any) -> None:
+        """Store progress (a number or any JSON value) and emit ``progress``."""
+        await self._run("updateProgress", _serde.dumps(progress, what="progress"))
+        self.progress = progress
+
+    async def log(self, row: str) -> int:
+        """Append a log line; with ``keep_logs`` only the newest lines stay. Returns the lines kept."""
+        keep = self.opts.get("kl")
+        return int(await self._run("addLog", str(row), "" if keep is None else int(keep)))
+
+    async def clear_logs(self, keep: int = 0) -> None:
+        """Drop the log lines, or all but the newest ``keep`` (a trim, not a state change: LTRIM/DEL)."""
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+            raise ValidationError(f"keep must be an integer >= 0, got {keep!r}")
+        await self.ctx.connection.ensure_ready()
+        key = self.ctx.keys.logs(self.id)
+        if keep:
+            await self.ctx.connection.client.ltrim(key, -keep, -1)
+        else:
+            await self.ctx.connection.client.delete(key)
+
+    async def change_delay(self, delay: int) -> None:
+        """Reschedule a delayed job to now + ``delay`` ms."""
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise ValidationError(f"delay must be an integer >= 0 (ms), got {delay!r}")
+        await self._run("changeDelay", delay, now_ms(), state="delayed")
+        self.delay = delay
+
+    async def change_priority(self, priority: int = 0, lifo: bool = False) -> None:
+        """New priority; a waiting job is re-queued under it, other states keep their place."""
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= PRIORITY_LIMIT:
+            raise ValidationError(
+                f"Priority should be an integer between 0 and {PRIORITY_LIMIT}, got {priority!r}"
+            )
+        await self._run("changePriority", priority, "1" if lifo else "0")
+        self.priority = priority
+
+    async def promote(self) -> None:
+        """Run a delayed job now (back of the line)."""
+        await self._run("promote", state="delayed")
+        self.delay = 0
+
+    async def retry(
+        self,
+        state: str = "failed",
+        *,
+        reset_attempts_made: bool = False,
+        reset_attempts_started: bool = False,
+    ) -> None:
+        """Put a failed (or completed) job back in line, keeping its attempt counters unless reset."""
+        if state not in ("failed", "completed"):
+            raise ValidationError(f"retry state must be 'failed' or 'completed', got {state!r}")
+        await self._run(
+            "reprocessJob",
+            state,
+            "1" if self.opts.get("lifo") else "0",
+            "1" if reset_attempts_made else "0",
+            "1" if reset_attempts_started else "0",
+            state=state,
+        )
+        self.failed_reason = None
+        self.finished_on = None
+        self.processed_on = None
+        self.returnvalue = None
+        if reset_attempts_made:
+            self.attempts_made = 0
+        if reset_attempts_started:
+            self.attempts_started = 0
+
+    async def remove(self, *, remove_children: bool = True) -> None:
+        """Delete the job (and its children) with its logs; refuses while a worker holds a lock."""
+        result = await self._run("removeJob", "1" if remove_children else "0")
+        if result == 0:
+            raise LockMismatchError(
+                f"Job {self.id} could not be removed because it is locked by another worker",
+                script="removeJob",
+                job_id=self.id,
+            )
+
+    # -- worker-side operations (implemented in pybull._worker_ops) ---------------------------------
+
+    def _token(self, token: str | None) -> str:
+        return token if token is not None else (self.token or "0")
+
+    async def move_to_delayed(self, timestamp: int, token: str | None = None) -> None:
+        """From a processor: park the job until ``timestamp`` (ms); then raise DelayedError."""
+        from pybull import _worker_ops
+
+        await _worker_ops.move_to_delayed(self, timestamp, self._token(token))
+
+    async def move_to_waiting_children(self, token: str | None = None, child_key: str | None = None) -> bool:
+        """From a processor: wait for pending children; False when there are none (job stays active)."""
+        from pybull import _worker_ops
+
+        return await _worker_ops.move_to_waiting_children(self, self._token(token), child_key)
+
+    async def extend_lock(self, token: str, duration: int) -> bool:
+        from pybull import _worker_ops
+
+        return await _worker_ops.extend_lock(self, token, duration)
+
+    async def wait_until_finished(
+        self,
+        queue_events: QueueEvents,
+        timeout: float | None = None,  # noqa: ASYNC109 - the public contract names it timeout
+    ) -> Any:
+        """The job's return value once it completes; raises JobFailedError when it fails."""
+        from pybull import _worker_ops
+
+        return await _worker_ops.wait_until_finished(self, queue_events, timeout)
+
+
+async def read_job_state(ctx: QueueContext, job_id: str) -> str:
+    """wire-format 15.1, read in one MULTI so a job moving between states is never seen in none."""
+    await ctx.connection.ensure_ready()
+    keys = ctx.keys
+    async with ctx.connection.client.pipeline(transaction=True) as pipe:
+        pipe.zscore(keys.completed, job_id)
+        pipe.zscore(keys.failed, job_id)
+        pipe.zscore(keys.delayed, job_id)
+        pipe.zscore(keys.prioritized, job_id)
+        pipe.lpos(keys.active, job_id)
+        pipe.lpos(keys.wait, job_id)
+        pipe.lpos(keys.paused, job_id)
+        pipe.zscore(keys.waiting_children, job_id)
+        found = await pipe.execute()
+    names = (
+        "completed",
+        "failed",
+        "delayed",
+        "prioritized",
+        "active",
+        "waiting",
+        "waiting",
+        "waiting-children",
+    )
+    for name, hit in zip(names, found, strict=True):
+        if hit is not None:
+            return name
+    return "unknown"

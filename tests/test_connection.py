@@ -38,7 +38,7 @@ def test_malformed_urls_are_rejected_before_connecting(url: str) -> None:
 
 async def test_unreachable_server_gives_one_actionable_error() -> None:
     conn = RedisConnection(f"redis://127.0.0.1:{free_port()}/0")
-    with pytest.raises(ConnectionError, match="cannot connect to Redis at 127.0.0.1:.*Start the server"):
+    with pytest.raises(ConnectionError, match=r"cannot connect to Redis at 127\.0\.0\.1:.*Start the server"):
         await conn.ensure_ready()
     await conn.close()
 
@@ -91,6 +91,9 @@ async def test_user_client_is_not_modified(redis_url: str) -> None:
     await conn.ensure_ready()
     assert user.get_retry() is before
     assert conn.client.get_retry() is not None and conn.client.get_retry().get_retries() == 0
-    assert conn.client.connection_pool.connection_kwargs["port"] == user.connection_pool.connection_kwargs["port"]
+    assert (
+        conn.client.connection_pool.connection_kwargs["port"]
+        == user.connection_pool.connection_kwargs["port"]
+    )
     await conn.close()
     await user.aclose()

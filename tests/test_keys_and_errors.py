@@ -7,9 +7,8 @@ import re
 import pytest
 
 from pybull._lua import lua_dir
-from pybull.errors import ERROR_CODES, JobNotFoundError, LockMissingError, error_for_code
+from pybull.errors import ERROR_CODES, JobNotFoundError, LockMissingError, ValidationError, error_for_code
 from pybull.keys import QueueKeys
-from pybull.errors import ValidationError
 
 
 def test_keys_follow_bullmq_layout() -> None:

@@ -1,0 +1,137 @@
+"""The role logic of the asyncio adapters, written once over a small per-system interface.
+
+An adapter subclasses :class:`System` with what differs between libraries (how to add one job,
+how to add a chunk, how to run a worker until a condition) and calls :func:`main`. Everything
+that is measured (the clock, the handshake, the loops) is here, so every system is timed by
+the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from common import JOB_NAME, Clock, emit, handshake, job_data, now_ms, parse_args
+
+
+class System:
+    """One library. Subclasses fill in the four hooks; ``opts_remove`` is the add-time option."""
+
+    version: str = "?"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    async def open_producer(self) -> None:
+        raise NotImplementedError
+
+    async def close_producer(self) -> None:
+        raise NotImplementedError
+
+    async def add(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def add_bulk(self, items: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    async def run_worker(self, on_completed: Callable[[dict[str, Any]], None], stop: asyncio.Event) -> None:
+        """Start the worker, call ``on_completed(data)`` per finished job, return once ``stop`` is set
+        and the worker has closed. With ``args.until_empty`` the worker itself stops when the queue has
+        nothing left to hand out (setting ``stop`` is then the adapter's job)."""
+        raise NotImplementedError
+
+    async def prepare_worker(self) -> None:
+        """Connect and load what the worker needs before READY (kept out of the figures)."""
+
+
+async def enqueue(system: System, bulk: bool, timed: bool) -> None:
+    args = system.args
+    await system.open_producer()
+    clock = Clock()
+    if timed:
+        handshake()
+    clock.start()
+    if bulk:
+        for base in range(0, args.n, args.chunk):
+            items = [job_data(i) for i in range(base, min(base + args.chunk, args.n))]
+            t0 = now_ms()
+            await system.add_bulk(items)
+            clock.latencies_ms.append(now_ms() - t0)
+            clock.count += len(items)
+    else:
+        for i in range(args.n):
+            t0 = now_ms()
+            await system.add(job_data(i))
+            clock.latencies_ms.append(now_ms() - t0)
+            clock.count += 1
+    clock.stop()
+    await system.close_producer()
+    emit(clock, system.version)
+
+
+async def produce_timed(system: System) -> None:
+    args = system.args
+    await system.open_producer()
+    clock = Clock()
+    handshake()
+    clock.start()
+    begin = now_ms()
+    for i in range(args.n):
+        wait = begin + i * args.interval_ms - now_ms()
+        if wait > 0:
+            await asyncio.sleep(wait / 1000.0)
+        await system.add({"i": i, "t": now_ms()})
+        clock.count += 1
+    clock.stop()
+    await system.close_producer()
+    emit(clock, system.version)
+
+
+async def work(system: System) -> None:
+    args = system.args
+    clock = Clock()
+    stop = asyncio.Event()
+    last_done = 0.0
+
+    def on_completed(data: dict[str, Any]) -> None:
+        nonlocal last_done
+        last_done = now_ms()
+        if args.latency:
+            clock.latencies_ms.append(last_done - float(data["t"]))
+        clock.count += 1
+        if not args.until_empty and clock.count == args.n:
+            clock.stop()  # the figure ends at the n-th completion, before the worker closes
+            stop.set()
+
+    await system.prepare_worker()
+    await asyncio.get_running_loop().run_in_executor(None, handshake)
+    clock.start()
+    await system.run_worker(on_completed, stop)
+    if args.until_empty:  # the fleet is done when its last job is, not when its close returns
+        clock.stop()
+        clock.t_end = last_done / 1000.0 if last_done else clock.t_start
+    emit(clock, system.version)
+
+
+async def version_only(system: System) -> None:
+    print(f'{{"version": "{system.version}"}}', flush=True)
+
+
+def main(factory: Callable[[argparse.Namespace], System]) -> None:
+    args = parse_args()
+    system = factory(args)
+    role = args.role
+    if role == "version":
+        coro = version_only(system)
+    elif role in ("enqueue-single", "enqueue-bulk", "preload"):
+        coro = enqueue(system, bulk=role != "enqueue-single", timed=role != "preload")
+    elif role == "produce-timed":
+        coro = produce_timed(system)
+    else:
+        coro = work(system)
+    asyncio.run(coro)
+
+
+__all__ = ["JOB_NAME", "System", "main"]
