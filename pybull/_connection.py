@@ -103,7 +103,7 @@ def describe_target(client: Redis) -> str:
 
 def translate_error(exc: Exception, target: str) -> ConnectionError:
     """One actionable message per way a connection fails."""
-    text = str(exc)
+    text = str(exc).rstrip(".")
     if isinstance(exc, rexc.AuthenticationError) or "WRONGPASS" in text or "NOAUTH" in text:
         return ConnectionError(
             f"Redis at {target} rejected the credentials ({text}). Check the password/username in the "

@@ -305,7 +305,8 @@ class Processing:
 
     def _took(self, fetched: list[Any], want: int, ttl: int, due: int) -> None:
         """Bookkeeping after any fetch (no awaits: slots stay consistent)."""
-        self.limit_until = now_ms() + ttl if ttl > 0 else 0
+        if ttl > 0:  # a local limit (rate_limit(), RateLimitError) simply runs out; never cut it short
+            self.limit_until = max(self.limit_until, now_ms() + ttl)
         self.block_until = due
         count = len(fetched) // 3
         for i in range(0, len(fetched), 3):

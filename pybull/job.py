@@ -15,7 +15,7 @@ from pybull import _readers, _serde
 from pybull._context import now_ms
 from pybull._lua import raise_for_code
 from pybull.errors import LockMismatchError, ValidationError
-from pybull.options import PRIORITY_LIMIT
+from pybull.options import PRIORITY_LIMIT, public_opts
 
 if TYPE_CHECKING:
     from pybull._context import QueueContext
@@ -83,7 +83,9 @@ class Job:
                 return default
 
         opts = parse("opts", {})
-        if not isinstance(opts, dict):
+        if isinstance(opts, dict):
+            opts = public_opts(opts)  # Node's Job.fromJSON expands kl/de/fpof/... the same way
+        else:
             errors.append("opts is not a JSON object")
             opts = {}
         try:
@@ -231,7 +233,7 @@ class Job:
 
     async def log(self, row: str) -> int:
         """Append a log line; with ``keep_logs`` only the newest lines stay. Returns the lines kept."""
-        keep = self.opts.get("kl")
+        keep = self.opts.get("keepLogs")
         return int(await self._run("addLog", str(row), "" if keep is None else int(keep)))
 
     async def clear_logs(self, keep: int = 0) -> None:

@@ -29,7 +29,7 @@ from pybull.errors import (
 )
 from pybull.job import Job, read_job_state
 from pybull.keys import DEFAULT_PREFIX, QueueKeys
-from pybull.options import JobOptions, merge_options, parse_job_options, stored_job_opts
+from pybull.options import JobOptions, merge_options, parse_job_options, public_opts, stored_job_opts
 
 #: getJobs / getJobCounts default states (Node's order; no legacy "paused").
 DEFAULT_STATES = ("active", "completed", "delayed", "failed", "prioritized", "waiting", "waiting-children")
@@ -181,7 +181,7 @@ class Queue:
         if data is _NO_DATA:
             data = {}
         data_json, stored, parsed = stored_job_opts(name, data, options)
-        job = Job(ctx=self.ctx, id="", name=name, data=data, opts=stored)
+        job = Job(ctx=self.ctx, id="", name=name, data=data, opts=public_opts(stored))
         custom_id = ""
         extras: dict[str, Any] | None = None
         if parsed is None:
@@ -224,7 +224,7 @@ class Queue:
                 raise ScriptError(f"addJob: {result}", script="addJob") from result
             raise result
         if isinstance(result, int):
-            raise_for_code(result, script="addJob", job_id=job.opts.get("jobId", ""))
+            raise_for_code(result, script="addJob", job_id=str(job.opts.get("jobId", "")))
             raise ScriptError(f"addJob returned {result!r}", script="addJob")
         job_id, status = str(result[0]), int(result[1])
         job.id = job_id

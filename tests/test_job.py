@@ -31,7 +31,8 @@ async def test_job_reads_back_what_was_added(queue: Queue) -> None:
         0,
         0,
     )
-    assert job.opts == {"attempts": 2, "de": {"id": "d"}}
+    assert job.opts == {"attempts": 2, "deduplication": {"id": "d"}}  # public names, as Node reads them
+    assert added.opts == job.opts
     assert job.deduplication_id == "d"
     assert job.timestamp == added.timestamp
     assert job.to_json()["attemptsMade"] == 0
