@@ -69,6 +69,7 @@ class QueueEvents(EventEmitter):
         self._closing = False
         self._run_task: asyncio.Task[None] | None = None
         self._read_task: asyncio.Task[Any] | None = None
+        self._reading = False
         self._throttle = ErrorThrottle()
         if autorun:
             with contextlib.suppress(RuntimeError):
@@ -107,7 +108,15 @@ class QueueEvents(EventEmitter):
             raise PybullError("QueueEvents was closed before it started reading")
 
     async def run(self) -> None:
-        """Read events until :meth:`close` (called by ``autorun`` on construction inside a loop)."""
+        """Read events until :meth:`close` (called by ``autorun`` on construction inside a loop).
+
+        Idempotent: a second call while a reader runs waits for close instead of reading twice
+        (two readers would deliver every event twice).
+        """
+        if self._reading:
+            await self._closed.wait()
+            return
+        self._reading = True
         client = self.connection.blocking_client(
             socket_timeout=self.blocking_timeout / 1000 + 10,
             client_name=self.keys.connection_name(kind="events"),

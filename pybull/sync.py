@@ -499,7 +499,7 @@ class Worker(_EmitterProxy, async_class="pybull.worker:Worker"):
 
     async def _run_async(self) -> None:
         worker = self._async
-        if worker.running or getattr(worker, "_run_task", None) is not None:
+        if worker.started:
             await worker.wait_until_closed()  # autorun started it on construction
         else:
             await worker.run()

@@ -174,6 +174,11 @@ class Worker(EventEmitter):
         return self._running
 
     @property
+    def started(self) -> bool:
+        """True once run() was called or scheduled by ``autorun`` (even before it began fetching)."""
+        return self._running or self._run_task is not None
+
+    @property
     def closing(self) -> bool:
         return self._closing
 

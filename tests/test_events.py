@@ -110,3 +110,26 @@ async def test_close_ends_iteration(redis_url: str, queue_name: str) -> None:
     await qe.close()
     assert await asyncio.wait_for(task, 2) == 0
     await qe.close()
+
+
+async def test_explicit_run_with_autorun_off_delivers_each_event_once(
+    queue: Queue, redis_url: str, queue_name: str
+) -> None:
+    """Regression: run() started by hand, then wait_until_ready(), used to start a second reader
+    and deliver every event twice."""
+    qe = QueueEvents(queue_name, connection=redis_url, autorun=False)
+    runner = asyncio.create_task(qe.run())
+    await qe.wait_until_ready()
+    added: list[str] = []
+    qe.on("added", lambda fields, _id: added.append(fields["jobId"]))
+    job = await queue.add("once", {})
+    await queue.add("marker", {})
+    for _ in range(100):
+        if len(added) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    await qe.close()
+    await asyncio.wait_for(runner, 5)
+    assert added.count(job.id) == 1
+    assert len(added) == 2
