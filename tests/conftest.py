@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
+from pybull import Queue
 from pybull._server import EmbeddedServer, find_binary
 from pybull.errors import PybullError
 
@@ -74,6 +75,14 @@ def redis_url(server_url: str) -> str:
 def queue_name() -> str:
     """A fresh queue per test: tests never flush a server and can share one safely."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
+    """A pybull Queue on the test's own queue name."""
+    q = Queue(queue_name, connection=redis_url)
+    yield q
+    await q.close()
 
 
 @pytest.fixture

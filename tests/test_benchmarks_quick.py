@@ -19,16 +19,16 @@ FIELDS = {
     "system", "version", "scenario", "n", "concurrency", "seconds", "jobs_per_s", "p50_ms", "p95_ms",
     "p99_ms", "worker_rss_mb", "worker_cpu_s", "redis_cpu_s",
 }  # fmt: skip
+TINY_PYBULL_ONLY = [
+    "--profile", "tiny", "--systems", "pybull", "--no-install", "--pybull-python", "current", "--no-chart",
+]  # fmt: skip
 SCENARIOS = {"enqueue-single", "enqueue-bulk", "process", "latency", "scale", "fleet"}
 
 
 @pytest.mark.timeout(180)
 def test_quick_benchmark_for_pybull_writes_complete_lines(tmp_path: Path) -> None:
     done = subprocess.run(
-        [
-            sys.executable, str(REPO / "benchmarks" / "run.py"), "--profile", "tiny", "--systems", "pybull",
-            "--no-install", "--pybull-python", "current", "--out", str(tmp_path), "--no-chart",
-        ],  # fmt: skip
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), *TINY_PYBULL_ONLY, "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=170,

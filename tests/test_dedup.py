@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 import redis.asyncio as aioredis
 from test_queue_helpers import activate, events, finish
 
 from pybull import Queue
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 def deduplicated(kept: str, dedup_id: str, rejected: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,13 +12,6 @@ import redis.asyncio as aioredis
 from pybull import Job, JobFailedError, Queue, QueueEvents, Worker
 
 FAST = {"lock_duration": 2000, "stalled_interval": 1000, "drain_delay": 0.2}
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def test_iterating_yields_parsed_events_in_order(queue: Queue, redis_url: str, queue_name: str) -> None:

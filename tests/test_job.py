@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -11,13 +10,6 @@ from test_queue_helpers import activate, add_raw, events, finished_job
 
 from pybull import Job, Queue, ValidationError
 from pybull.errors import JobNotFoundError, JobNotInStateError, LockMismatchError
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def test_job_reads_back_what_was_added(queue: Queue) -> None:

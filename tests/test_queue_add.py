@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -11,13 +10,6 @@ from test_queue_helpers import events
 
 import pybull
 from pybull import Job, Queue, ValidationError
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def test_standard_add_writes_the_job_hash_events_list_and_marker(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import redis.asyncio as aioredis
 from test_queue_helpers import activate, add_raw, events, finish, finished_job
@@ -11,13 +9,6 @@ from test_queue_helpers import activate, add_raw, events, finish, finished_job
 import pybull
 from pybull import Queue
 from pybull.errors import QueueHasActiveJobsError, SchedulerJobError, ValidationError
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def test_pause_and_resume_flags_meta_marker_and_events(queue: Queue, client: aioredis.Redis) -> None:

@@ -8,7 +8,6 @@ definitions (pybull has no scheduler writer yet; the shapes are Node 6.7's, wire
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,13 +18,6 @@ from pybull import Job, Queue
 from pybull._context import now_ms
 from pybull._serde import pack
 from pybull.errors import ValidationError
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def finish_at(queue: Queue, job_id: str, token: str, now: int, *, metrics: int = 60) -> None:

@@ -7,7 +7,6 @@ import base64
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,13 +15,6 @@ import redis.asyncio as aioredis
 from pybull import Job, Queue, ValidationError, Worker
 
 FAST = {"lock_duration": 2000, "stalled_interval": 1000, "drain_delay": 0.2}
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def stream_events(client: aioredis.Redis, queue_name: str) -> list[dict[str, str]]:

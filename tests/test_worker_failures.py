@@ -5,21 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 import redis.asyncio as aioredis
 
 from pybull import DelayedError, Job, Queue, RateLimitError, UnrecoverableError, Worker
 
 FAST = {"lock_duration": 2000, "stalled_interval": 1000, "drain_delay": 0.2}
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def events_of(client: aioredis.Redis, queue_name: str, job_id: str) -> list[dict[str, str]]:

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 
 from pybull import Job, Queue, WaitingChildrenError, Worker
 
 FAST = {"lock_duration": 2000, "stalled_interval": 1000, "drain_delay": 0.2}
-
-
-@pytest.fixture
-async def queue(redis_url: str, queue_name: str) -> AsyncIterator[Queue]:
-    q = Queue(queue_name, connection=redis_url)
-    yield q
-    await q.close()
 
 
 async def run_family(
