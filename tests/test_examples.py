@@ -14,6 +14,10 @@ EXAMPLES = ROOT / "examples"
 
 #: example file -> lines its output must contain (what a reader of the example expects to see).
 EXPECTED: dict[str, list[str]] = {
+    "quickstart.py": [
+        "completed welcome {'sent': True}",
+        "state: completed logs: ['sending to a@b.c']",
+    ],
     "typed_messages.py": [
         "WORKOUT_UPDATE completed: 5",
         "NOTIFICATION completed: 5",
