@@ -9,10 +9,17 @@ Calls go through redis-py's ``register_script``: EVALSHA, and on NOSCRIPT (serve
 ``SCRIPT FLUSH``) one SCRIPT LOAD and a second EVALSHA. That resend is safe: NOSCRIPT means the
 script never ran. Any *other* lost reply must not be resent; the clients pybull builds have
 command retries switched off for that reason (see ``_connection``).
+
+The hottest calls (``Queue.add``, the worker's finish-and-fetch) use :class:`PackedScript`, the
+same EVALSHA with the constant part of the command encoded once and sent on connections of its
+own, under the same rules.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,10 +27,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import redis.exceptions as rexc
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from pybull.errors import PybullError, ScriptError, error_for_code
 
@@ -140,3 +149,147 @@ class Scripts:
 def raise_for_code(result: Any, *, script: str, job_id: str = "", state: str = "") -> None:
     if isinstance(result, int) and result < 0:
         raise error_for_code(result, script=script, job_id=job_id, state=state or "expected")
+
+
+def _bulk(value: ArgT) -> bytes:
+    """One RESP bulk string; numbers as Redis reads them (ints exactly, floats by repr)."""
+    if isinstance(value, str):
+        data = value.encode()
+    elif isinstance(value, bytes):
+        data = value
+    elif isinstance(value, int):
+        data = b"%d" % value
+    else:
+        data = repr(float(value)).encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+class PackedScript:
+    """``await packed(arg, ...)`` = ``EVALSHA <sha> <numkeys> <keys...> <fixed...> <arg...>``, cheaply.
+
+    For the calls made once per job, redis-py's generic command path (argument encoding, pool
+    checkout with its health probe, a timeout task around every send) costs more Python than the
+    script costs Redis. Here the constant head (sha, key count, KEYS, fixed leading ARGV) is encoded
+    once, and calls go out on connections this object owns: an idle one is reused, a new one is
+    opened when all are busy, and at most ``max_idle`` are kept between calls. A caller that never
+    overlaps its calls (the worker's finisher) so gets one dedicated connection with
+    ``max_idle=1``; a caller with concurrent callers (``Queue.add``) a small private pool.
+
+    Safety rules, as for every pybull call: a NOSCRIPT reply means the script never ran, so the
+    script is loaded and the call sent again; an error reply becomes :class:`ScriptError` (the
+    connection is in a clean state and stays); anything else (connection lost, timeout,
+    cancellation) drops that connection and propagates, never resent: the caller reads back what
+    happened. The timeout is the client's ``socket_timeout``, enforced for the whole call by one
+    shared timer instead of a timeout context per call.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        name: str,
+        keys: Sequence[str],
+        fixed: Sequence[ArgT] = (),
+        *,
+        max_idle: int = 1,
+        timeout: float | None = -1.0,
+    ) -> None:
+        script = load_scripts()[name]
+        if len(keys) != script.numkeys:
+            raise LuaLoadError(f"{name} takes {script.numkeys} keys, got {len(keys)}")
+        self.name = name
+        self._client = client
+        self._source = script.source
+        sha = hashlib.sha1(script.source.encode()).hexdigest()  # what SCRIPT LOAD answers
+        parts: list[ArgT] = ["EVALSHA", sha, len(keys), *keys, *fixed]
+        self._head = b"".join(_bulk(p) for p in parts)
+        self._head_count = len(parts)
+        pool = client.connection_pool
+        self._conn_kwargs = {**pool.connection_kwargs, "socket_timeout": None}
+        self._conn_class = pool.connection_class
+        configured = pool.connection_kwargs.get("socket_timeout")
+        self._timeout: float | None = configured if timeout is not None and timeout < 0 else timeout
+        self._max_idle = max_idle
+        self._idle: list[AbstractConnection] = []
+        self._busy: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    def encode(self, args: Sequence[ArgT]) -> bytes:
+        """The whole command as sent (exposed for tests and for reading what goes on the wire)."""
+        return b"*%d\r\n%s%s" % (self._head_count + len(args), self._head, b"".join(map(_bulk, args)))
+
+    async def __call__(self, *args: ArgT) -> Any:
+        payload = self.encode(args)
+        for _attempt in range(2):
+            try:
+                return await self._roundtrip(payload)
+            except NoScriptError:
+                await self._client.script_load(self._source)  # never ran: load and send again
+            except ResponseError as exc:
+                raise ScriptError(f"{self.name}: {exc}", script=self.name) from exc
+        raise ScriptError(f"{self.name}: the server keeps forgetting the script", script=self.name)
+
+    async def _roundtrip(self, payload: bytes) -> Any:
+        conn = self._idle.pop() if self._idle else self._conn_class(**self._conn_kwargs)
+        task = asyncio.current_task()
+        timeout = self._timeout
+        if timeout and task is not None:
+            loop = asyncio.get_running_loop()
+            self._busy[task] = loop.time() + timeout
+            if self._timer is None:
+                self._timer = loop.call_later(timeout, self._watch)
+        try:
+            await conn.send_packed_command(payload, check_health=False)
+            reply = await conn.read_response(timeout=math.inf)
+        except ResponseError:
+            await self._keep(conn)
+            raise
+        except asyncio.CancelledError:
+            await conn.disconnect(nowait=True)
+            if task is not None and task in self._expired and task.uncancel() == 0:
+                raise rexc.TimeoutError(f"{self.name}: no reply within {timeout} s") from None
+            raise
+        except BaseException:
+            # half-sent command or unread reply: the connection's state is unknown, never reuse it
+            await conn.disconnect(nowait=True)
+            raise
+        finally:
+            if task is not None:
+                self._busy.pop(task, None)
+                self._expired.discard(task)
+        if self._closed or len(self._idle) >= self._max_idle:
+            await conn.disconnect()
+        else:
+            self._idle.append(conn)
+        return reply
+
+    async def _keep(self, conn: AbstractConnection) -> None:
+        if self._closed or len(self._idle) >= self._max_idle:
+            await conn.disconnect()
+        else:
+            self._idle.append(conn)
+
+    def _watch(self) -> None:
+        """The shared timer: cancel calls past their deadline, re-arm while any call is out."""
+        self._timer = None
+        if not self._busy:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, deadline in list(self._busy.items()):
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        pending = [d for t, d in self._busy.items() if t not in self._expired]
+        if pending:
+            self._timer = loop.call_at(min(pending), self._watch)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.disconnect()

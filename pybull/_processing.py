@@ -2,9 +2,10 @@
 
 Slots: ``concurrency - held jobs - reserved``, where *reserved* counts the jobs an in-flight fetch
 may bring. Two places fetch: the fetch loop (when slots are free and the queue looked non-empty,
-else it blocks on the marker with BZPOPMIN on its own connection) and the finisher, whose
-``moveToFinished`` call fetches for the slots its batch frees. All bookkeeping between an await and
-the next happens synchronously, so the slot count never overshoots.
+else it blocks on the marker with BZPOPMIN on its own connection) and the finish batch, whose
+``moveToFinished`` call fetches for the slots it frees. Finishes are sent by the job tasks
+themselves (``_flush``): one batch in flight at a time, the next collecting meanwhile. All
+bookkeeping between one await and the next is synchronous, so the slot count never overshoots.
 
 Lost replies: a state-changing script is never re-sent blindly. After a connection error the
 worker waits for the server, then reads back: a job whose lock still holds our token was not
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from pybull import _serde
 from pybull._context import now_ms
-from pybull._hotline import HotLine
 from pybull._jobflow import (
     add_stacktrace,
     failure_message,
@@ -32,9 +32,11 @@ from pybull._jobflow import (
     retry_delay,
 )
 from pybull._locks import CONNECTION_ERRORS, Backoff
+from pybull._lua import PackedScript
 from pybull._worker_ops import bridge_to_loop, delay_retry, move_back_to_wait, retry_job
 from pybull.errors import ScriptError, UnrecoverableError, error_for_code
 from pybull.job import Job
+from pybull.scheduler import schedule_next_iteration
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -85,17 +87,18 @@ class Processing:
         self.drained = False
         self.drained_emitted = False
         self.force = False
-        self.stopping = False
         self.finished_count = 0
         self.wake = asyncio.Event()
-        self.finish_wake = asyncio.Event()
         self.changed = asyncio.Event()
         self.idle = asyncio.Event()
         self.closed_signal = asyncio.Event()
         self.block_backoff = Backoff()
         self.block_task: asyncio.Task[Any] | None = None
         self.bclient: Redis | None = None
-        self.hotline = HotLine(self.client, "moveToFinished", self.keys_all, self.base, timeout=30.0)
+        # One call in flight at a time (``_flush``): one dedicated connection.
+        self.finish_call = PackedScript(
+            self.client, "moveToFinished", self.keys_all, (self.base,), timeout=30.0
+        )
         version = worker.connection.server_version
         self.min_block = 0.001 if version >= (7, 0, 8) else 0.002
 
@@ -111,21 +114,11 @@ class Processing:
             await self.bclient.ping()
 
     async def run(self) -> None:
-        fetcher = self.loop.create_task(self._fetch_loop(), name="pybull-fetch")
-        finisher = self.loop.create_task(self._finish_loop(), name="pybull-finish")
-        try:
-            await fetcher
-            if self.force:
-                for task in list(self.tasks):
-                    task.cancel()
-            await self.wait_for_active()
-        finally:
-            self.stopping = True
-            self.finish_wake.set()
-            if self.force:
-                finisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await finisher
+        await self._fetch_loop()
+        if self.force:
+            for task in list(self.tasks):
+                task.cancel()
+        await self.wait_for_active()
 
     async def shut(self) -> None:
         if self.block_task is not None:
@@ -134,7 +127,7 @@ class Processing:
             with contextlib.suppress(Exception):
                 await self.bclient.aclose()
         with contextlib.suppress(Exception):
-            await self.hotline.close()
+            await self.finish_call.close()
 
     def closing(self, *, force: bool) -> None:
         self.force = self.force or force
@@ -156,9 +149,7 @@ class Processing:
         return asyncio.current_task() in self.tasks
 
     async def wait_for_active(self) -> None:
-        while (self.jobs or self.pending or self.inflight or self.tasks) and not (
-            self.force and self.stopping
-        ):
+        while (self.jobs or self.pending or self.inflight or self.tasks) and not self.force:
             self.changed.clear()
             await self.changed.wait()
 
@@ -344,6 +335,8 @@ class Processing:
 
     async def _process(self, job: Job) -> None:
         w = self.w
+        if job.repeat_job_key is not None and not await self._schedule_next(job):
+            return
         try:
             reason = refusal_reason(job, w.max_started_attempts)
             if reason is not None:
@@ -357,6 +350,22 @@ class Processing:
             await self._failed(job, exc)
             return
         self._queue_finish(job, False, value, result, None, None)
+        await self._flush()
+
+    async def _schedule_next(self, job: Job) -> bool:
+        """A scheduler iteration first creates its successor (wire-format 12.5), as Node's worker does.
+
+        If that keeps failing, the job is let go without being run: its lock is no longer renewed,
+        so the stalled check puts it back in wait (Node leaves it active the same way).
+        """
+        try:
+            await schedule_next_iteration(self.ctx, job)
+        except Exception as exc:
+            log.error("pybull worker %s: next iteration of %s failed", self.w.name, job.id, exc_info=exc)
+            self.w.emit("error", exc)
+            self.jobs.pop(job.id, None)
+            return False
+        return True
 
     async def _invoke(self, job: Job) -> Any:
         w = self.w
@@ -404,6 +413,7 @@ class Processing:
             if delay is None:
                 self._queue_finish(job, True, reason, None, exc, fields)
                 queued = True
+                await self._flush()
                 return
             if delay > 0:
                 done = await self._until_applied(
@@ -468,29 +478,29 @@ class Processing:
         entry = [job.id, job.token or "0", 1 if failed else 0, value, fields, count, age, limit,
                  job.opts.get("attempts") or 0]  # fmt: skip
         self.pending.append(_Finish(job, entry, failed, result, error))
-        self.finish_wake.set()
 
-    async def _finish_loop(self) -> None:
-        while True:
-            if not self.pending:
-                if self.stopping:
-                    return
-                self.finish_wake.clear()
-                await self.finish_wake.wait()
-                continue
-            batch, self.pending = self.pending, []
-            self.inflight = True
-            try:
+    async def _flush(self) -> None:
+        """Send the queued finishes; whoever finds no batch in flight sends (and keeps sending).
+
+        Finishes queued while a batch is in flight ride in the next one, so under load one call
+        carries many jobs, and an idle worker pays one round trip per job, on the job's own task.
+        """
+        if self.inflight:
+            return
+        self.inflight = True
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
                 await self._send(batch)
-            finally:
-                self.inflight = False
-                self._changed()
+        finally:
+            self.inflight = False
+            self._changed()
 
     async def _send(self, batch: list[_Finish]) -> None:
         jobs = self.jobs
         for f in batch:
             jobs.pop(f.job.id, None)
-        want = 0 if self.stopping else self._allowance()
+        want = self._allowance()
         self.reserved += want
         seq = self.seq
         self.seq += want
@@ -499,7 +509,7 @@ class Processing:
         fo["seq"] = seq
         now = now_ms()
         try:
-            reply = await self.hotline.call(now, pack([f.entry for f in batch]), pack(fo))
+            reply = await self.finish_call(now, pack([f.entry for f in batch]), pack(fo))
         except CONNECTION_ERRORS as exc:
             self.w.throttle.log(
                 "pybull worker %s: lost reply finishing %d jobs (%s)", self.w.name, len(batch), exc

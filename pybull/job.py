@@ -7,6 +7,7 @@ back the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,25 @@ def _int(value: str | None, default: int = 0) -> int:
     if value is None or value == "":
         return default
     try:
+        return int(value)  # the usual case: Redis integers
+    except ValueError:
+        pass
+    try:
         return int(float(value))
     except ValueError:
         return default
+
+
+def _parse_json(raw: dict[str, str], name: str, errors: list[str]) -> Any:
+    """A JSON object field of a job hash ({} when missing); a parse error is noted, not raised."""
+    text = raw.get(name)
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        errors.append(f"{name} is not valid JSON ({exc})")
+        return {}
 
 
 def _opt_int(value: str | None) -> int | None:
@@ -74,15 +91,7 @@ class Job:
     def from_hash(cls, ctx: QueueContext, job_id: str, raw: dict[str, str]) -> Job:
         """Decode a job hash as Node's ``Job.fromJSON`` does; never raises on corrupt fields."""
         errors: list[str] = []
-
-        def parse(name: str, default: Any) -> Any:
-            try:
-                return _serde.loads(raw.get(name), default)
-            except ValueError as exc:
-                errors.append(f"{name} is not valid JSON ({exc})")
-                return default
-
-        opts = parse("opts", {})
+        opts = _parse_json(raw, "opts", errors)
         if isinstance(opts, dict):
             opts = public_opts(opts)  # Node's Job.fromJSON expands kl/de/fpof/... the same way
         else:
@@ -103,7 +112,7 @@ class Job:
             ctx=ctx,
             id=job_id,
             name=raw.get("name", ""),
-            data=parse("data", {}),
+            data=_parse_json(raw, "data", errors),
             opts=opts,
             timestamp=_int(raw.get("timestamp")),
             delay=_int(raw.get("delay")),

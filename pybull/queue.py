@@ -9,18 +9,16 @@ the blocking facade in ``pybull.sync``).
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.exceptions as rexc
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from pybull import _readers, _serde
 from pybull._connection import ConnectionLike, RedisConnection, translate_error
 from pybull._context import QueueContext, now_ms
-from pybull._lua import load_scripts, raise_for_code
+from pybull._lua import PackedScript, raise_for_code
 from pybull.errors import (
     QueueHasActiveJobsError,
     QueueNotPausedError,
@@ -41,46 +39,11 @@ _CLEAN_STATES = frozenset(
 #: ``add(name)`` without data stores ``{}`` (Node's ``undefined``); an explicit None stores ``null``.
 _NO_DATA: Any = object()
 
+#: Connections kept open between adds (more are opened while more adds are in flight at once).
+ADD_IDLE_CONNECTIONS = 8
+
 #: addJob's second result element: how the add ended.
 _CREATED, _DUPLICATED, _DEDUPLICATED = 0, 1, 2
-
-
-def _resp_bulk(value: str | bytes | int) -> bytes:
-    data = value if isinstance(value, bytes) else str(value).encode()
-    return b"$%d\r\n%s\r\n" % (len(data), data)
-
-
-class _PackedCall:
-    """One script called over and over with the same head (sha, key count, KEYS, base key).
-
-    ``Queue.add`` is a single EVALSHA per job, so redis-py's generic per-command work (argument
-    packing, pool bookkeeping) is most of its client-side cost. Here the constant head is encoded
-    once and only the job's own arguments are encoded per call. Semantics are unchanged: one
-    EVALSHA, no resend on a lost reply (NOSCRIPT, which means the script did not run, goes through
-    the regular path that loads the script and calls again).
-    """
-
-    def __init__(self, client: Redis, sha: str, keys: Sequence[str], base: str, nargs: int) -> None:
-        self.client = client
-        self.numkeys = len(keys)
-        parts: list[str | bytes | int] = [b"EVALSHA", sha, len(keys), *keys, base]
-        self.head = b"*%d\r\n" % (len(parts) + nargs) + b"".join(_resp_bulk(p) for p in parts)
-
-    async def __call__(self, *args: str | bytes | int) -> Any:
-        payload = self.head + b"".join(_resp_bulk(a) for a in args)
-        pool = self.client.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            await conn.send_packed_command(payload)
-            return await conn.read_response()
-        except ResponseError:
-            raise
-        except BaseException:
-            # the connection's state is unknown (half-sent command, cancelled read): never reuse it
-            await conn.disconnect()
-            raise
-        finally:
-            await pool.release(conn)
 
 
 class Queue:
@@ -117,7 +80,7 @@ class Queue:
         self.skip_meta_update = skip_meta_update
         self._all_keys = self.keys.all
         self._meta_written = False
-        self._add_call: _PackedCall | None = None
+        self._add_call: PackedScript | None = None
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r}, prefix={self.prefix!r}, target={self.connection.target!r})"
@@ -141,6 +104,9 @@ class Queue:
         await self.close()
 
     async def close(self) -> None:
+        if self._add_call is not None:
+            await self._add_call.close()
+            self._add_call = None
         await self.connection.close()
 
     async def _ready(self) -> None:
@@ -262,16 +228,15 @@ class Queue:
     async def _call_add(self, args: tuple[str | bytes | int, ...]) -> Any:
         call = self._add_call
         if call is None:
-            sha = hashlib.sha1(load_scripts()["addJob"].source.encode()).hexdigest()  # as SCRIPT LOAD
-            call = self._add_call = _PackedCall(
-                self.connection.client, sha, self._all_keys, self.keys.base, 6
+            call = self._add_call = PackedScript(
+                self.connection.client,
+                "addJob",
+                self._all_keys,
+                (self.keys.base,),
+                max_idle=ADD_IDLE_CONNECTIONS,
             )
         try:
             return await call(*args)
-        except NoScriptError:
-            return await self.ctx.scripts.call("addJob", self._all_keys, (self.keys.base, *args))
-        except ResponseError as exc:
-            raise ScriptError(f"addJob: {exc}", script="addJob") from exc
         except (rexc.ConnectionError, rexc.TimeoutError, OSError) as exc:
             raise translate_error(exc, self.connection.target) from exc
 
@@ -533,6 +498,25 @@ class Queue:
     async def get_job_schedulers_count(self) -> int:
         await self._ready()
         return int(await self.connection.client.zcard(self.keys.repeat))
+
+    async def upsert_job_scheduler(
+        self, scheduler_id: str, repeat: Mapping[str, Any], template: Mapping[str, Any] | None = None
+    ) -> Job | None:
+        """Create or replace a job scheduler (``repeat={"pattern": ..., "tz": ...}`` or ``{"every": ms}``,
+        ``template={"name", "data", "opts"}``); returns its pending iteration (see ``pybull.scheduler``)."""
+        from pybull import scheduler
+
+        await self._ready()
+        return await scheduler.upsert_job_scheduler(
+            self.ctx, scheduler_id, repeat, template, default_job_options=self.default_job_options
+        )
+
+    async def remove_job_scheduler(self, scheduler_id: str) -> bool:
+        """Remove a job scheduler and its delayed iteration; False when it did not exist."""
+        from pybull import scheduler
+
+        await self._ready()
+        return await scheduler.remove_job_scheduler(self.ctx, scheduler_id)
 
     async def get_deduplication_job_id(self, dedup_id: str) -> str | None:
         await self._ready()

@@ -8,7 +8,8 @@
   ARGV[2] now (client ms)
   ARGV[3] msgpack fetch options {count, token, seq, lockDuration, limiter, name} (fetch_next.lua)
 
-  Returns {jobs, limiter_ttl, next_delayed_due} where jobs = {id, token, {HGETALL...}, ...}.
+  Returns {jobs, limiter_ttl, next_delayed_due} where jobs = {id, token, {field, value, ...}, ...}
+  (fetch_next.lua: a field may repeat, the last value wins).
   Events: active {jobId, prev="waiting"} per job; waiting {prev="delayed"} per promoted job.
 ]]
 --- @include "queue_keys"

@@ -22,8 +22,8 @@
 ]]
 --- @include "queue_keys"
 --- @include "events"
---- @include "finish_job"
 --- @include "fetch_next"
+--- @include "finish_job"
 
 local now = tonumber(ARGV[2])
 local entries = cmsgpack.unpack(ARGV[3])

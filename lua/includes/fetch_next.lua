@@ -10,7 +10,8 @@
     lockDuration  lock PX in ms
     limiter       {max, duration} of the worker, or nil
     name          worker name for the "pb" field, or nil
-  Returns jobs {id, token, HGETALL, ...}, limiter ttl (ms, 0 = not limited), next delayed due (ms,
+  Returns jobs {id, token, fields, ...} (fields: HGETALL before activation, then the fields it
+  wrote, which win when read into a dict), limiter ttl (ms, 0 = not limited), next delayed due (ms,
   0 = none), and true when nothing stands between the queue and a worker but an empty queue.
 ]]
 --- @include "queue_keys"
@@ -57,13 +58,27 @@ local function start_job(job_id, token, now, fo, max_jobs, duration)
     call("SET", job_key .. ":lock", token, "PX", fo.lockDuration)
   end
   emit_untrimmed("active", "jobId", job_id, "prev", "waiting")
-  if fo.name then
-    call("HSET", job_key, "processedOn", now, "pb", fo.name)
-  else
-    call("HSET", job_key, "processedOn", now)
+  -- Read first, then one HSET with ats + 1 (instead of HSET, HINCRBY, HGETALL); the fields written
+  -- are appended to the reply, where the worker's dict() lets them win over the old values.
+  local hash = call("HGETALL", job_key)
+  local started = 1
+  for i = 1, #hash, 2 do
+    if hash[i] == "ats" then
+      started = (tonumber(hash[i + 1]) or 0) + 1
+      break
+    end
   end
-  call("HINCRBY", job_key, "ats", 1)
-  return call("HGETALL", job_key)
+  local processed_on = string.format("%d", now)
+  local n = #hash
+  hash[n + 1], hash[n + 2] = "processedOn", processed_on
+  if fo.name then
+    call("HSET", job_key, "processedOn", processed_on, "pb", fo.name, "ats", started)
+    hash[n + 3], hash[n + 4], n = "pb", fo.name, n + 2
+  else
+    call("HSET", job_key, "processedOn", processed_on, "ats", started)
+  end
+  hash[n + 3], hash[n + 4] = "ats", tostring(started)
+  return hash
 end
 
 local function fetch_jobs(now, fo)

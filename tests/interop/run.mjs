@@ -355,6 +355,31 @@ const OPS = {
     await qe.close();
     return events;
   },
+  // ---- job schedulers (wire-format 12)
+  async upsertJobScheduler(q, c) {
+    const job = await q.upsertJobScheduler(c.id, c.repeat, c.template);
+    return job ? { id: job.id, delay: job.delay ?? null } : null;
+  },
+  async getJobSchedulers(q, c) {
+    return q.getJobSchedulers(c.start ?? 0, c.end ?? -1, c.asc ?? false);
+  },
+  async getJobScheduler(q, c) {
+    return (await q.getJobScheduler(c.id)) ?? null;
+  },
+  async removeJobScheduler(q, c) {
+    return q.removeJobScheduler(c.id);
+  },
+  async cronNext(_q, c) {
+    // BullMQ's own strategy (cron-parser 5.x): {"cases": [{"millis", "opts": {pattern, tz?, startDate?, endDate?}}]}
+    const { defaultRepeatStrategy } = await import('bullmq');
+    return c.cases.map((k) => {
+      try {
+        return defaultRepeatStrategy(k.millis, k.opts) ?? null;
+      } catch (err) {
+        return `error: ${err?.message ?? err}`;
+      }
+    });
+  },
   work: (_q, c) => work(c),
   // {"op": "parallel", "ops": [...]}: run several ops at once (e.g. two workers on two queues).
   parallel: (_q, c) => Promise.all(c.ops.map((step) => runOne({ ...c, op: undefined, ops: undefined }, step))),
@@ -365,7 +390,7 @@ async function runOne(base, step) {
   if (step.op !== 'parallel') delete cmd.ops;
   const fn = OPS[cmd.op];
   if (!fn) throw new Error(`unknown op ${JSON.stringify(cmd.op)}`);
-  const needsQueue = !['work', 'events', 'sleep', 'parallel', 'addFlow'].includes(cmd.op);
+  const needsQueue = !['work', 'events', 'sleep', 'parallel', 'addFlow', 'cronNext'].includes(cmd.op);
   const q = needsQueue ? getQueue(cmd) : null;
   if (q) await q.waitUntilReady();
   return fn(q, cmd);
