@@ -79,6 +79,8 @@ class Processing:
         self.jobs: dict[str, Job] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.pending: list[_Finish] = []
+        self._handoff: Job | None = None
+        self._handoff_open = False
         self.inflight = False
         self.reserved = 0
         self.seq = 0
@@ -321,6 +323,12 @@ class Processing:
         job.token = token
         self.jobs[job_id] = job
         self.w.emit("active", job, "waiting")
+        if self._handoff_open:
+            # The job task whose finish fetched this job is about to end: it runs this one next,
+            # saving a task and an event-loop turn per job (see _send).
+            self._handoff_open = False
+            self._handoff = job
+            return
         task = self.loop.create_task(self._process(job))
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -334,6 +342,13 @@ class Processing:
     # --- processing --------------------------------------------------------------------------------
 
     async def _process(self, job: Job) -> None:
+        """A job task: runs its job, then any job its own finish call fetched and handed to it."""
+        next_job: Job | None = job
+        while next_job is not None:
+            await self._process_one(next_job)
+            next_job, self._handoff = self._handoff, None
+
+    async def _process_one(self, job: Job) -> None:
         w = self.w
         if job.repeat_job_key is not None and not await self._schedule_next(job):
             return
@@ -526,7 +541,13 @@ class Processing:
         codes, fetched, ttl, due = reply
         for f, code in zip(batch, codes, strict=True):
             self._finished(f, int(code), now)
-        self._took(fetched, want, int(ttl), int(due))
+        # Nothing left to send: _flush returns without another await, so the job task running it
+        # is free and can take the first fetched job itself.
+        self._handoff_open = not self.pending
+        try:
+            self._took(fetched, want, int(ttl), int(due))
+        finally:
+            self._handoff_open = False
 
     def _finished(self, f: _Finish, code: int, now: int) -> None:
         job = f.job

@@ -329,6 +329,9 @@ class Worker(EventEmitter):
         waiting or prioritized (nor delayed, unless ``include_delayed=False``). Jobs other workers
         hold do not count. For tests and scripts.
         """
+        # Jobs finished before this call count only if the worker was already processing then;
+        # an autorun worker may finish its first jobs while we wait for it to start.
+        baseline = self._core.finished_count if self._core is not None else 0
         if not self._running and (self._run_task is None or self._run_task.done()):
             self._run_task = asyncio.get_running_loop().create_task(self.run())
         while self._core is None:
@@ -337,13 +340,12 @@ class Worker(EventEmitter):
                 return 0
             await asyncio.sleep(0.005)
         core = self._core
-        start = core.finished_count
         while not self._closing:
             await core.wait_idle()
             if await self._queue_is_empty(include_delayed) and core.is_idle():
                 break
             core.clear_idle()
-        count = core.finished_count - start
+        count = core.finished_count - baseline
         await self.close()
         return count
 
