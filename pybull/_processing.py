@@ -269,18 +269,24 @@ class Processing:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.closed_signal.wait(), seconds)
 
-    async def _fetch(self) -> None:
-        want = self._allowance()
-        if want <= 0:
-            return
+    def _reserve(self, want: int) -> tuple[int, bytes]:
+        """Claim ``want`` slots for a fetch in flight; returns its first token sequence number and
+        the packed fetch options (the script names lock tokens ``<worker uuid>:<seq + i>``)."""
         self.reserved += want
         seq = self.seq
         self.seq += want
         fo = self.fetch_opts
         fo["count"] = want
         fo["seq"] = seq
+        return seq, pack(fo)
+
+    async def _fetch(self) -> None:
+        want = self._allowance()
+        if want <= 0:
+            return
+        seq, fetch = self._reserve(want)
         try:
-            reply = await self.scripts.call("moveToActive", self.keys_all, (self.base, now_ms(), pack(fo)))
+            reply = await self.scripts.call("moveToActive", self.keys_all, (self.base, now_ms(), fetch))
         except CONNECTION_ERRORS as exc:
             self.w.throttle.log("pybull worker %s: fetch interrupted (%s); recovering", self.w.name, exc)
             await self._adopt_after_loss(seq, want)
@@ -516,15 +522,10 @@ class Processing:
         for f in batch:
             jobs.pop(f.job.id, None)
         want = self._allowance()
-        self.reserved += want
-        seq = self.seq
-        self.seq += want
-        fo = self.fetch_opts
-        fo["count"] = want
-        fo["seq"] = seq
+        seq, fetch = self._reserve(want)
         now = now_ms()
         try:
-            reply = await self.finish_call(now, pack([f.entry for f in batch]), pack(fo))
+            reply = await self.finish_call(now, pack([f.entry for f in batch]), fetch)
         except CONNECTION_ERRORS as exc:
             self.w.throttle.log(
                 "pybull worker %s: lost reply finishing %d jobs (%s)", self.w.name, len(batch), exc
