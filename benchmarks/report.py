@@ -59,7 +59,8 @@ def summarize(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry["worker_cpu_us_per_job"] = _stats(_per_job(r, "worker_cpu_s") for r in runs)
             entry["redis_cpu_us_per_job"] = _stats(_per_job(r, "redis_cpu_s") for r in runs)
             if system == BASE:
-                entry["ratio_to_node"] = _ratio(rows, "p50_ms" if runs[0]["scenario"] == "latency" else "jobs_per_s")
+                key = "p50_ms" if runs[0]["scenario"] == "latency" else "jobs_per_s"
+                entry["ratio_to_node"] = _ratio(rows, key)
             for key in ("stored", "workers", "concurrency", "remove_on_complete", "n"):
                 if runs[0].get(key) is not None:
                     entry[key] = runs[0][key]
@@ -68,7 +69,7 @@ def summarize(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _per_job(line: dict[str, Any], key: str) -> float | None:
-    value, n = line.get(key), line.get("n")
+    value, n = line.get(key), line.get("count") or line.get("n")
     if value is None or not n or line.get("jobs_per_s") is None:
         return None
     return float(value) * 1e6 / float(n)
@@ -148,14 +149,15 @@ def markdown(meta: dict[str, Any], lines: list[dict[str, Any]], summary: list[di
         lat_rows = []
         for s in systems:
             e = by.get(("latency", s), {})
-            lat_rows.append([s, _cell(e.get("p50_ms"), 2), _cell(e.get("p95_ms"), 2), _cell(e.get("p99_ms"), 2)])
+            lat_rows.append([s, *(_cell(e.get(p), 2) for p in ("p50_ms", "p95_ms", "p99_ms"))])
         text = (
             "### Latency, add to completion, ms (idle worker, one job every "
             f"{meta.get('sizes', {}).get('interval_ms', 2)} ms; lower is better)\n\n"
             + _table(["system", "p50", "p95", "p99"], lat_rows)
         )
         if has_peer:
-            text += "\n\npybull / node p50: " + _ratio_cell(by.get(("latency", BASE), {}).get("ratio_to_node"), True)
+            ratio = by.get(("latency", BASE), {}).get("ratio_to_node")
+            text += "\n\npybull / node p50: " + _ratio_cell(ratio, lower_is_better=True)
         parts.append(text)
 
     cost_rows = []
@@ -175,11 +177,13 @@ def markdown(meta: dict[str, Any], lines: list[dict[str, Any]], summary: list[di
     for label in labels:
         if not label.startswith(("process", "fleet", "enqueue")):
             continue
-        rss_rows.append([label] + [_cell(by.get((label, s), {}).get("worker_rss_mb"), 0, False) for s in systems])
-    parts.append(
-        "### Peak RSS of the adapter process, MB (fleet: all processes together)\n\n"
-        + _table(["scenario", *systems], rss_rows)
-    )
+        cells = [_cell(by.get((label, s), {}).get("worker_rss_mb"), 0, False) for s in systems]
+        rss_rows.append([label, *cells])
+    if rss_rows:
+        parts.append(
+            "### Peak RSS of the adapter process, MB (fleet: all processes together)\n\n"
+            + _table(["scenario", *systems], rss_rows)
+        )
 
     scale = [label for label in labels if label.startswith("scale")]
     if scale:
@@ -189,7 +193,8 @@ def markdown(meta: dict[str, Any], lines: list[dict[str, Any]], summary: list[di
             for s in systems:
                 e = by.get((label, s), {})
                 jobs, size = e.get("jobs_per_s"), e.get("redis_bytes_per_job")
-                row.append("n/a" if jobs is None else f"{_cell(jobs, 0, False)} · {_num(size['median'] if size else None)} B")
+                size_text = _num(size["median"] if size else None)
+                row.append("n/a" if jobs is None else f"{_cell(jobs, 0, False)} · {size_text} B")
             scale_rows.append(row)
         parts.append(
             "### Scale: processing jobs/s · Redis bytes per stored job, as the backlog grows\n\n"
@@ -197,20 +202,53 @@ def markdown(meta: dict[str, Any], lines: list[dict[str, Any]], summary: list[di
         )
 
     notes = sorted({f"{e['system']} {e['label']}: {e['note']}" for e in summary if e.get("note")})
+    missing = [s for s in SYSTEM_ORDER if s not in systems]
+    if missing:
+        notes.append(
+            f"Not in this run: {', '.join(missing)} (`--systems all` includes them; see the README)."
+        )
     if notes:
         parts.append("### Notes\n\n" + "\n".join(f"- {n}" for n in notes))
     return "\n\n".join(parts) + "\n"
 
 
+def _sizes(meta: dict[str, Any]) -> str:
+    z = meta.get("sizes") or {}
+    if not z:
+        return ""
+    scale = "/".join(f"{n:,}" for n in z.get("scale", []))
+    return (
+        f"Sizes: enqueue-single {z['single']:,}; enqueue-bulk {z['bulk']:,} in chunks of {z['chunk']:,}; "
+        f"process {z['process']:,}; latency {z['latency']:,} at {z['interval_ms']} ms; scale {scale} stored, "
+        f"{z['scale_batch']:,} processed; fleet {z['fleet']:,}."
+    )
+
+
 def _machine(meta: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    load = ""
+    if meta.get("loadavg_start") is not None:
+        load = (
+            f" Load average (1 min): {meta['loadavg_start']} at the start,"
+            f" {meta.get('loadavg_end')} at the end;"
+            " anything well above 1 on this machine means other work competed for the cores, which widens"
+            " the min–max ranges; the interleaving keeps it from favouring one system."
+        )
+    source = meta.get("pybull_source") or {}
+    if source:
+        versions += (
+            f" (pybull source: commit {source.get('commit')}, {source.get('uncommitted_files')} uncommitted"
+            f" file(s), tree {source.get('sha256')})"
+        )
     pythons = sorted(set(meta.get("python_versions", {}).values()))
     node = meta.get("node_version")
     return (
         f"Run {meta.get('date')} ({meta.get('profile')} profile, {meta.get('reps')} repetition(s), "
         f"{meta.get('elapsed_s', '?')} s): {meta.get('cpu_model')}, {meta.get('cores')} cores, "
         f"{meta.get('memory_gb')} GB, {meta.get('os')}; redis-server {meta.get('redis_version')}; "
-        f"Python {', '.join(pythons) or '?'}" + (f"; Node {node}" if node else "") + f".\n\nVersions: {versions}."
+        f"Python {', '.join(pythons) or '?'}"
+        + (f"; Node {node}" if node else "")
+        + f".\n\nVersions: {versions}. {_sizes(meta)}{load}"
     )
 
 
@@ -221,12 +259,13 @@ DOC_HEAD = """# Benchmarks
 
 How pybull compares with what you would pick instead — Node BullMQ 6.7.0, the official Python
 `bullmq`, arq and RQ — on the same Redis, on the same machine, in the same run. One command
-reproduces it (about 20 minutes; `--quick` takes about a minute):
+reproduces it:
 
 ```bash
-python benchmarks/run.py                   # installs, runs, writes benchmarks/results/<date>.* and this page
+python benchmarks/run.py                   # all five systems, 3 repetitions (~1 hour); rewrites this page
+python benchmarks/run.py --systems pybull,node-bullmq,bullmq-python --scale 10000,100000 --fleet-n 20000
+                                           # the run shown below (about 20 minutes)
 python benchmarks/run.py --quick           # smoke run: pybull + node-bullmq (+ the others if installed)
-python benchmarks/run.py --systems pybull,node-bullmq --scenarios process,latency
 ```
 
 What the harness does (details in [benchmarks/README.md](../benchmarks/README.md)):
@@ -234,7 +273,7 @@ What the harness does (details in [benchmarks/README.md](../benchmarks/README.md
 - starts its own `redis-server` on a loopback port and `FLUSHALL`s it before every run;
 - runs each system as its own adapter process (Python adapters in `benchmarks/.venv`, Node with
   `node`), which connects, prints READY and starts the clock only on GO: start-up is never timed;
-- interleaves the systems (A B C, A B C, ...) and reports the median of the repetitions with the
+- interleaves the systems (A B C, B C A, C A B, ...) and reports the median of the repetitions with the
   min–max range; the **pybull / node** column is the median of per-repetition ratios, each taken
   from two runs adjacent in time on the same server: that is the figure to quote;
 - measures worker CPU and peak RSS inside each adapter process (`getrusage`, `/proc/self/status`)
@@ -265,7 +304,11 @@ def write_reports(
     md_path.write_text(f"# Benchmark results {stamp}\n\n![chart]({stamp}.png)\n\n{md}")
     paths = [json_path, md_path]
     if docs is not None:
-        rel = Path("..") / out_dir.resolve().relative_to(docs.resolve().parent.parent) / f"{stamp}.png"
+        png = out_dir.resolve() / f"{stamp}.png"
+        try:
+            rel = Path("..") / png.relative_to(docs.resolve().parent.parent)
+        except ValueError:  # results outside the repository: link them where they are
+            rel = png
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(DOC_HEAD + f"![Benchmark chart]({rel.as_posix()})\n\n" + md)
         paths.append(docs)
@@ -275,8 +318,16 @@ def write_reports(
 # --- chart ------------------------------------------------------------------------------------------------
 
 
+def _log_ticks(axis: Any, matplotlib: Any, fmt: str) -> None:
+    """Readable ticks on a log axis: 1-2-5 steps, plain numbers, no minor labels."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt.format(v)))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def chart(results_json: Path) -> Path:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -289,20 +340,24 @@ def chart(results_json: Path) -> Path:
     colors = dict(zip(SYSTEM_ORDER, ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e"], strict=True))
 
     fig, axes = plt.subplots(2, 2, figsize=(14, 10))
-    fig.suptitle(f"pybull vs peers — {data['meta'].get('date', '')[:10]}, {data['meta'].get('cpu_model', '')}")
+    fig.suptitle(
+        f"pybull vs peers — {data['meta'].get('date', '')[:10]}, {data['meta'].get('cpu_model', '')}"
+    )
 
     ax = axes[0][0]
     rows = [lb for lb in labels if lb.startswith(("enqueue", "process"))]
     width = 0.8 / max(len(systems), 1)
-    for i, s in enumerate(systems):
+    for i, s in enumerate(systems if rows else []):
         vals = [((by.get((lb, s)) or {}).get("jobs_per_s") or {}).get("median", 0) for lb in rows]
         ax.barh([j + i * width for j in range(len(rows))], vals, height=width, label=s, color=colors[s])
     ax.set_yticks([j + width * (len(systems) - 1) / 2 for j in range(len(rows))], rows, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xscale("log")
+    if rows:
+        ax.set_xscale("log")
+        _log_ticks(ax.xaxis, matplotlib, "{:,.0f}")
+        ax.legend(fontsize=8)
     ax.set_xlabel("jobs/s (log scale, higher is better)")
     ax.set_title("Throughput")
-    ax.legend(fontsize=8)
 
     ax = axes[0][1]
     if "latency" in labels:
@@ -313,6 +368,7 @@ def chart(results_json: Path) -> Path:
             ax.bar([j + i * width for j in range(3)], vals, width=width, label=s, color=colors[s])
         ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(3)], ["p50", "p95", "p99"])
         ax.set_yscale("log")
+        _log_ticks(ax.yaxis, matplotlib, "{:g}")
         ax.set_ylabel("ms (log scale, lower is better)")
     ax.set_title("Latency: add to completion, idle worker")
 
@@ -329,8 +385,11 @@ def chart(results_json: Path) -> Path:
             ]
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, color=colors[s])
+        ticks = sorted({by[(lb, s)][key] for lb in rows for s in systems if by.get((lb, s), {}).get(key)})
         if prefix == "scale":
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
         ax.set_ylim(bottom=0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("jobs/s")

@@ -1,7 +1,7 @@
 """pybull side by side with Node BullMQ, the official Python bullmq, arq and RQ: one command, one run.
 
-    python benchmarks/run.py            # full run: installs, 3 repetitions, writes results + docs
-    python benchmarks/run.py --quick    # smoke run in about a minute (what CI runs)
+    python benchmarks/run.py            # full run: installs, all systems, 3 repetitions, results + docs
+    python benchmarks/run.py --quick    # smoke run: pybull + node-bullmq in well under a minute
 
 Every system runs as its own adapter process (benchmarks/adapters/*, benchmarks/node/adapter.mjs)
 against one redis-server started here on a loopback port, flushed before every run. Systems are
@@ -20,6 +20,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -46,19 +47,19 @@ PROFILES: dict[str, dict[str, Any]] = {
         "single": 20_000, "bulk": 100_000, "chunk": 1_000, "process": 50_000,
         "concurrency": [1, 10, 100], "latency": 2_000, "interval_ms": 2.0,
         "scale": [10_000, 100_000, 1_000_000], "scale_batch": 10_000, "fleet": 50_000,
-        "fleet_workers": [1, 2, 4], "reps": 3, "timeout": 900,
+        "fleet_workers": [1, 2, 4], "reps": 3, "timeout": 900, "max_run_s": 60,
     },
     "quick": {
-        "single": 2_000, "bulk": 10_000, "chunk": 1_000, "process": 5_000,
-        "concurrency": [1, 10, 100], "latency": 300, "interval_ms": 2.0,
-        "scale": [2_000, 10_000], "scale_batch": 2_000, "fleet": 5_000,
-        "fleet_workers": [1, 2, 4], "reps": 1, "timeout": 120,
+        "single": 1_000, "bulk": 5_000, "chunk": 1_000, "process": 2_000, "remove": [False],
+        "concurrency": [1, 10, 100], "latency": 200, "interval_ms": 2.0,
+        "scale": [1_000, 5_000], "scale_batch": 1_000, "fleet": 2_000,
+        "fleet_workers": [1, 2, 4], "reps": 1, "timeout": 120, "max_run_s": 15,
     },
     "tiny": {
         "single": 200, "bulk": 400, "chunk": 100, "process": 200,
         "concurrency": [1, 10], "latency": 50, "interval_ms": 2.0,
         "scale": [200, 400], "scale_batch": 100, "fleet": 200,
-        "fleet_workers": [1, 2], "reps": 1, "timeout": 60,
+        "fleet_workers": [1, 2], "reps": 1, "timeout": 60, "max_run_s": 0,
     },
 }  # fmt: skip
 SCENARIOS = ["enqueue-single", "enqueue-bulk", "process", "latency", "scale", "fleet"]
@@ -84,11 +85,11 @@ def _install_venv(venv: Path, requirements: Path, editable_repo: bool) -> None:
         return
     log(f"installing {requirements.name} into {venv.relative_to(HERE)}")
     if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, stdout=sys.stderr)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    subprocess.run([*pip, "-r", str(requirements)], check=True, stdout=sys.stderr)
     if editable_repo:
-        subprocess.run([*pip, "-e", str(REPO)], check=True)
+        subprocess.run([*pip, "-e", str(REPO)], check=True, stdout=sys.stderr)
     (venv / ".bench-installed").write_text(digest)
 
 
@@ -97,7 +98,10 @@ def _install_node() -> None:
         raise SystemExit("node-bullmq needs node and npm on PATH")
     log("npm install in benchmarks/node")
     subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=NODE_DIR,
+        check=True,
+        stdout=sys.stderr,
     )
 
 
@@ -134,11 +138,11 @@ class Launcher:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def launchers(pybull_python: str) -> dict[str, Launcher]:
+def launchers(pybull_python: str, pybull_root: Path = REPO) -> dict[str, Launcher]:
     py = str(PY_VENV / "bin" / "python")
     return {
         "pybull": Launcher(
-            "pybull", [pybull_python, str(ADAPTERS / "pybull_adapter.py")], {"PYTHONPATH": str(REPO)}
+            "pybull", [pybull_python, str(ADAPTERS / "pybull_adapter.py")], {"PYTHONPATH": str(pybull_root)}
         ),
         "node-bullmq": Launcher("node-bullmq", ["node", str(NODE_DIR / "adapter.mjs")]),
         "bullmq-python": Launcher("bullmq-python", [py, str(ADAPTERS / "bullmq_python_adapter.py")]),
@@ -189,7 +193,9 @@ class Child:
             raise AdapterError(f"{self.system} {self.role}: timed out after {timeout:.0f}s") from exc
         lines = [ln for ln in out.splitlines() if ln.startswith("{")]
         if self.proc.returncode != 0 or not lines:
-            raise AdapterError(f"{self.system} {self.role}: exit {self.proc.returncode}: {err.strip()[-1500:]}")
+            raise AdapterError(
+                f"{self.system} {self.role}: exit {self.proc.returncode}: {err.strip()[-1500:]}"
+            )
         return dict(json.loads(lines[-1]))
 
     def _stderr(self) -> str:
@@ -213,8 +219,9 @@ class Server:
 
     def __init__(self) -> None:
         sys.path.insert(0, str(REPO))
-        from pybull._server import EmbeddedServer
         from redis import Redis
+
+        from pybull._server import EmbeddedServer
 
         try:
             self.embedded = EmbeddedServer("redis").start()
@@ -280,7 +287,7 @@ def plan(profile: dict[str, Any], scenarios: list[str]) -> list[Config]:
         elif scenario == "enqueue-bulk":
             configs.append(Config(scenario, profile["bulk"]))
         elif scenario == "process":
-            for remove in (False, True):
+            for remove in profile.get("remove", [False, True]):
                 for conc in profile["concurrency"]:
                     configs.append(Config(scenario, profile["process"], conc, remove))
         elif scenario == "latency":
@@ -300,12 +307,20 @@ def not_applicable(system: str, config: Config) -> str | None:
     return None
 
 
+def concurrency_for(system: str, config: Config) -> int:
+    """RQ has no in-process concurrency: in scale and fleet its workers run one job at a time."""
+    return 1 if system == "rq" else config.concurrency
+
+
 class Runner:
     def __init__(self, server: Server, launch: dict[str, Launcher], profile: dict[str, Any]) -> None:
         self.server = server
         self.launch = launch
         self.profile = profile
         self.timeout = float(profile["timeout"])
+        # Slow systems (arq or RQ at concurrency 1) would take many minutes per run: a worker stops
+        # after this long and its figure is what it completed in that time (noted on the line).
+        self.max_run_s = float(profile.get("max_run_s") or 0) or None
 
     def _queue(self) -> str:
         return f"bench-{uuid.uuid4().hex[:8]}"
@@ -341,7 +356,7 @@ class Runner:
             self._preload(launcher, queue, config.n, config.remove_on_complete)
             child = Child(
                 launcher, url, queue, "work", n=config.n, concurrency=config.concurrency,
-                remove_on_complete=config.remove_on_complete,
+                remove_on_complete=config.remove_on_complete, max_seconds=self.max_run_s,
             )  # fmt: skip
             (result,), redis_cpu = self._timed([child])
         elif config.scenario == "latency":
@@ -352,12 +367,17 @@ class Runner:
             self._preload(launcher, queue, config.stored, remove=False)
             extra["redis_bytes_per_job"] = round((self.server.used_memory() - before) / config.stored, 1)
             extra["stored"] = config.stored
-            child = Child(launcher, url, queue, "work", n=config.n, concurrency=config.concurrency)
+            conc = concurrency_for(system, config)
+            child = Child(
+                launcher, url, queue, "work", n=config.n, concurrency=conc, max_seconds=self.max_run_s
+            )
             (result,), redis_cpu = self._timed([child])
+            if conc != config.concurrency:
+                extra["note"] = f"ran at concurrency {conc}"
         elif config.scenario == "fleet":
             assert config.workers is not None
             self._preload(launcher, queue, config.n, remove=False)
-            conc = 1 if system == "rq" else config.concurrency
+            conc = concurrency_for(system, config)
             children = [
                 Child(launcher, url, queue, "work", n=config.n, concurrency=conc, until_empty=True)
                 for _ in range(config.workers)
@@ -367,6 +387,8 @@ class Runner:
             extra["workers"] = config.workers
             if result["count"] != config.n:
                 extra["note"] = f"fleet completed {result['count']} of {config.n} jobs"
+            elif conc != config.concurrency:
+                extra["note"] = f"ran at concurrency {conc} per process"
         else:
             raise ValueError(config.scenario)
         return self._line(system, config, result, redis_cpu, extra)
@@ -406,10 +428,16 @@ class Runner:
         }
         for key in FIELDS[5:-1]:
             line[key] = result.get(key)
+        line["count"] = result.get("count")
+        notes = [extra.pop("note", None), result.get("note")]
+        if config.scenario in ("process", "scale") and result.get("count", 0) < config.n:
+            notes.append(f"time-boxed: {result.get('count')} of {config.n} jobs")
         line["redis_cpu_s"] = round(redis_cpu, 3)
         line["remove_on_complete"] = config.remove_on_complete
         line["label"] = config.label
         line.update(extra)
+        if any(notes):
+            line["note"] = "; ".join(n for n in notes if n)
         return line
 
 
@@ -427,6 +455,7 @@ def _combine(results: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": None,
         "worker_rss_mb": round(sum(r["worker_rss_mb"] for r in results), 1),  # the fleet's total
         "worker_cpu_s": round(sum(r["worker_cpu_s"] for r in results), 3),
+        "note": "; ".join(sorted({r["note"] for r in results if r.get("note")})) or None,
     }
 
 
@@ -441,6 +470,25 @@ def failed_line(system: str, config: Config, note: str) -> dict[str, Any]:
     if config.workers is not None:
         line["workers"] = config.workers
     return line
+
+
+def snapshot_pybull() -> tuple[Path, dict[str, Any]]:
+    """Copy pybull/ and lua/ aside so every run of a long benchmark measures the same code, even if
+    the working tree changes meanwhile; say which code it was (commit, uncommitted files, digest)."""
+    root = Path(tempfile.mkdtemp(prefix="pybull-bench-src-"))
+    digest = hashlib.sha256()
+    for name in ("pybull", "lua"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        for path in sorted((root / name).rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    commit = _output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    dirty = _output(["git", "-C", str(REPO), "status", "--porcelain", "--", "pybull", "lua"])
+    return root, {
+        "commit": commit,
+        "uncommitted_files": len(dirty.splitlines()),
+        "sha256": digest.hexdigest()[:16],
+    }
 
 
 # --- the machine ------------------------------------------------------------------------------------------
@@ -573,12 +621,14 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = args.out or (HERE / "results" / ("quick" if quick else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
+    pybull_root, source = (REPO, None) if quick else snapshot_pybull()
     server = Server()
     try:
-        launch = launchers(pybull_python)
-        log(f"redis {server.version()} at {server.url}; systems: {', '.join(systems)}; profile {profile_name}")
+        launch = launchers(pybull_python, pybull_root)
+        log(f"{server.kind} {server.version()} at {server.url}; {', '.join(systems)}; profile {profile_name}")
         meta = describe_machine(server, launch, systems)
-        meta.update(profile=profile_name, reps=profile["reps"], sizes={k: v for k, v in profile.items()})
+        meta.update(profile=profile_name, reps=profile["reps"], sizes=dict(profile), pybull_source=source)
+        meta["loadavg_start"] = round(os.getloadavg()[0], 2)
         runner = Runner(server, launch, profile)
         lines: list[dict[str, Any]] = []
         configs = plan(profile, scenarios)
@@ -602,8 +652,11 @@ def main(argv: list[str] | None = None) -> int:
                     if line.get("jobs_per_s") is not None:
                         log(f"{config.label:<28} {system:<14} rep {rep}: {line['jobs_per_s']:>10,.0f} jobs/s")
         meta["elapsed_s"] = round(time.monotonic() - started, 1)
+        meta["loadavg_end"] = round(os.getloadavg()[0], 2)
     finally:
         server.stop()
+        if pybull_root != REPO:
+            shutil.rmtree(pybull_root, ignore_errors=True)
 
     stamp = dt.date.today().isoformat()
     paths = write_reports(

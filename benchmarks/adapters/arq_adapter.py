@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from importlib.metadata import version
@@ -81,6 +82,9 @@ class Arq(System):
             functions=[func(noop, name="noop")],
             queue_name=self.args.queue,
             redis_pool=self.pool,
+            # Fleet: burst mode ends by itself once the queue is empty. (``max_burst_jobs`` is not
+            # used to stop at n: arq 0.28 counts a finished job twice until its next poll and stops
+            # one job early.)
             burst=self.args.until_empty,
             max_jobs=self.args.concurrency,
             poll_delay=POLL_DELAY_S,
@@ -90,10 +94,14 @@ class Arq(System):
         )
         main_task = asyncio.ensure_future(worker.main())
         if self.args.until_empty:
-            await main_task  # burst mode: returns once the queue is empty and its jobs are done
+            await main_task
         else:
             await stop.wait()
-            await worker.close()
+            # Stop picking jobs and let the running ones finish (close() would cancel them).
+            worker.allow_pick_jobs = False
+            await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.close()
             main_task.cancel()
             await asyncio.gather(main_task, return_exceptions=True)
         assert self.pool is not None

@@ -49,6 +49,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--until-empty", action="store_true")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--interval-ms", type=float, default=2.0)
+    parser.add_argument(
+        "--max-seconds", type=float, default=0.0, help="work: stop early after this long (0: never)"
+    )
     return parser.parse_args(argv)
 
 

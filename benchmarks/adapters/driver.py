@@ -10,19 +10,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from common import JOB_NAME, Clock, emit, handshake, job_data, now_ms, parse_args
 
+CLOSE_TIMEOUT_S = 15.0
+
 
 class System:
-    """One library. Subclasses fill in the four hooks; ``opts_remove`` is the add-time option."""
+    """One library. Subclasses fill in the hooks; ``notes`` end up on the result line."""
 
     version: str = "?"
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.notes: list[str] = []
+
+    async def bounded(self, awaitable: Awaitable[Any], what: str) -> None:
+        """Await a shutdown step, but never hang the benchmark on it: a close() that does not
+        return is noted on the result line (it is a finding), and the process exits anyway."""
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(awaitable)), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            self.notes.append(f"{what} did not return within {CLOSE_TIMEOUT_S:.0f} s")
 
     async def open_producer(self) -> None:
         raise NotImplementedError
@@ -101,8 +114,10 @@ async def work(system: System) -> None:
         if args.latency:
             clock.latencies_ms.append(last_done - float(data["t"]))
         clock.count += 1
-        if not args.until_empty and clock.count == args.n:
-            clock.stop()  # the figure ends at the n-th completion, before the worker closes
+        if args.until_empty or stop.is_set():
+            return
+        if clock.count >= args.n or (args.max_seconds and time.time() - clock.t_start >= args.max_seconds):
+            clock.stop()  # the figure ends here (n-th completion or time box), before the worker closes
             stop.set()
 
     await system.prepare_worker()
@@ -112,7 +127,10 @@ async def work(system: System) -> None:
     if args.until_empty:  # the fleet is done when its last job is, not when its close returns
         clock.stop()
         clock.t_end = last_done / 1000.0 if last_done else clock.t_start
-    emit(clock, system.version)
+    extra = {"note": "; ".join(system.notes)} if system.notes else {}
+    emit(clock, system.version, **extra)
+    if system.notes:  # something did not shut down: do not wait for it at interpreter exit
+        os._exit(0)
 
 
 async def version_only(system: System) -> None:

@@ -14,9 +14,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import pybull
 import redis.asyncio as aioredis
 from driver import JOB_NAME, System, main
+
+import pybull
 
 try:
     from pybull import Queue, Worker
@@ -70,13 +71,13 @@ class Pybull(System):
         running = asyncio.ensure_future(worker.run())
         if self.args.until_empty:
             probe = aioredis.Redis.from_url(self.args.url)
-            while await probe.llen(f"bull:{self.args.queue}:wait") > 0:
+            while await probe.llen(f"bull:{self.args.queue}:wait") > 0:  # noqa: ASYNC110 (polls Redis)
                 await asyncio.sleep(0.01)
             await probe.aclose()
         else:
             await stop.wait()
-        await worker.close()
-        await running
+        await self.bounded(worker.close(), "Worker.close()")
+        await self.bounded(running, "Worker.run()")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class Rq(System):
             def handle_job_success(self, job: Any, *args: Any, **kwargs: Any) -> None:
                 super().handle_job_success(job, *args, **kwargs)
                 on_completed(job.args[0])
+                if stop.is_set():  # n reached or time box: leave the work loop after this job
+                    self._stop_requested = True
 
         worker = BenchWorker([self.queue], connection=self.redis)
         if self.args.until_empty:

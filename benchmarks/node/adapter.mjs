@@ -16,7 +16,7 @@ const JOB_NAME = "bench";
 function parseArgs(argv) {
   const args = {
     n: 0, chunk: 1000, concurrency: 1, removeOnComplete: false,
-    untilEmpty: false, latency: false, intervalMs: 2,
+    untilEmpty: false, latency: false, intervalMs: 2, maxSeconds: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
@@ -29,6 +29,7 @@ function parseArgs(argv) {
       case "--chunk": args.chunk = Number(next()); break;
       case "--concurrency": args.concurrency = Number(next()); break;
       case "--interval-ms": args.intervalMs = Number(next()); break;
+      case "--max-seconds": args.maxSeconds = Number(next()); break;
       case "--remove-on-complete": args.removeOnComplete = true; break;
       case "--until-empty": args.untilEmpty = true; break;
       case "--latency": args.latency = true; break;
@@ -89,6 +90,16 @@ function emit(clock, extra = {}) {
     ...extra,
   };
   process.stdout.write(JSON.stringify(line) + "\n");
+}
+
+// A close() that never returns is a finding, not a reason to hang the benchmark: note it and go on.
+const notes = [];
+async function bounded(promise, what) {
+  let timer;
+  const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve("timeout"), 15000); });
+  const outcome = await Promise.race([promise.then(() => "done"), timeout]);
+  clearTimeout(timer);
+  if (outcome === "timeout") notes.push(`${what} did not return within 15 s`);
 }
 
 function connectionFor(url) {
@@ -166,7 +177,9 @@ async function work(args) {
     lastDone = nowMs();
     if (args.latency) clock.latencies.push(lastDone - job.data.t);
     clock.count += 1;
-    if (!args.untilEmpty && clock.count >= args.n) resolveDone();
+    if (args.untilEmpty) return;
+    const boxed = args.maxSeconds > 0 && lastDone / 1000 - clock.tStart >= args.maxSeconds;
+    if (clock.count >= args.n || boxed) resolveDone();
   });
   worker.on("error", (err) => process.stderr.write(`worker error: ${err}\n`));
   await worker.waitUntilReady();
@@ -178,15 +191,19 @@ async function work(args) {
   if (args.untilEmpty) {
     // Fleet: stop once nothing is left to hand out; close() then waits for this worker's active jobs.
     while ((await probe.llen(waitKey)) > 0) await sleep(10);
-    await worker.close();
+    await bounded(worker.close(), "Worker.close()");
     clock.stop();
     clock.tEnd = lastDone ? lastDone / 1000 : clock.tStart; // the fleet is done when its last job is
   } else {
     await done;
     clock.stop();
-    await worker.close();
+    await bounded(worker.close(), "Worker.close()");
   }
-  await running;
+  await bounded(running, "Worker.run()");
+  if (notes.length) {
+    emit(clock, { note: notes.join("; ") });
+    process.exit(0);
+  }
   await probe.quit();
   await connection.quit();
   emit(clock);
