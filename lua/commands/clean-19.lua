@@ -13,6 +13,7 @@
   Events: cleaned {count} (untrimmed), once per call. No removed events.
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "events"
 --- @include "remove_tree"
 
@@ -72,9 +73,7 @@ else
       removed[#removed + 1] = job_id
     end
   end
-  for first = 1, #removed, 5000 do
-    call("ZREM", state_key, unpack(removed, first, math.min(first + 4999, #removed)))
-  end
+  call_chunked("ZREM", state_key, removed)
 end
 
 emit_untrimmed("cleaned", "count", #removed)

@@ -8,6 +8,7 @@
   Returns: number of jobs removed.
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "remove_tree"
 
 local keep = {}
@@ -29,9 +30,7 @@ local function drain_list(key)
     end
   end
   call("DEL", key)
-  for first = 1, #kept, 5000 do
-    call("RPUSH", key, unpack(kept, first, math.min(first + 4999, #kept)))
-  end
+  call_chunked("RPUSH", key, kept)
 end
 
 local function drain_zset(key)
@@ -42,9 +41,7 @@ local function drain_zset(key)
       gone[#gone + 1] = job_id
     end
   end
-  for first = 1, #gone, 5000 do
-    call("ZREM", key, unpack(gone, first, math.min(first + 4999, #gone)))
-  end
+  call_chunked("ZREM", key, gone)
   count = count + #gone
 end
 

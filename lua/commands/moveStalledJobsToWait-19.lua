@@ -16,6 +16,7 @@
   Returns the recovered job ids. Events per job: waiting {prev="active"}, then stalled.
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "events"
 --- @include "markers"
 
@@ -57,7 +58,5 @@ if #suspects > 0 then
 end
 
 local active = call("LRANGE", Q.active, 0, -1)
-for first = 1, #active, 5000 do
-  call("SADD", Q.stalled, unpack(active, first, math.min(first + 4999, #active)))
-end
+call_chunked("SADD", Q.stalled, active)
 return recovered

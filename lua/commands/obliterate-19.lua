@@ -10,6 +10,7 @@
   Events: none (the events stream is deleted at the end).
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "remove_tree"
 
 if call("HEXISTS", Q.meta, "paused") ~= 1 then return -1 end
@@ -28,9 +29,7 @@ if budget <= 0 then return 1 end
 local function purge_zset(key)
   local ids = call("ZRANGE", key, 0, budget - 1)
   for _, job_id in ipairs(ids) do hard_remove(job_id) end
-  for first = 1, #ids, 5000 do
-    call("ZREM", key, unpack(ids, first, math.min(first + 4999, #ids)))
-  end
+  call_chunked("ZREM", key, ids)
   budget = budget - #ids
   return budget <= 0
 end
@@ -46,9 +45,7 @@ end
 local function purge_schedulers()
   local ids = call("ZRANGE", Q["repeat"], 0, budget - 1)
   for _, scheduler_id in ipairs(ids) do call("DEL", Q["repeat"] .. ":" .. scheduler_id) end
-  for first = 1, #ids, 5000 do
-    call("ZREM", Q["repeat"], unpack(ids, first, math.min(first + 4999, #ids)))
-  end
+  call_chunked("ZREM", Q["repeat"], ids)
   budget = budget - #ids
   return budget <= 0
 end

@@ -5,6 +5,7 @@
   detached from a parent (soft removal, 15.10); dedup keys are left alone, as Node does.
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "remove_job"
 --- @include "flow_parent"
 
@@ -14,18 +15,12 @@ local function delete_pruned_job(job_id)
   remove_job_keys(job_key)
 end
 
-local function zrem_all(set_key, ids)
-  for first = 1, #ids, 5000 do
-    call("ZREM", set_key, unpack(ids, first, math.min(first + 4999, #ids)))
-  end
-end
-
 local function prune_finished(set_key, now, count, age, limit)
   if age then
     local cutoff = now - age * 1000
     local old = call("ZREVRANGEBYSCORE", set_key, cutoff, "-inf", "LIMIT", 0, limit or 1000)
     for _, job_id in ipairs(old) do delete_pruned_job(job_id) end
-    if #old > 0 then zrem_all(set_key, old) end
+    if #old > 0 then call_chunked("ZREM", set_key, old) end
   end
   if count and count > 0 then
     local beyond = call("ZREVRANGE", set_key, count, -1)

@@ -7,6 +7,7 @@
   paused/maxed.
 ]]
 --- @include "queue_keys"
+--- @include "chunked"
 --- @include "events"
 --- @include "markers"
 --- @include "flow_parent"
@@ -25,11 +26,8 @@ local function requeue_many(state, count, max_score)
   for _, job_id in ipairs(ids) do
     emit("waiting", "jobId", job_id, "prev", state)
   end
-  for first = 1, #ids, 5000 do
-    local last = math.min(first + 4999, #ids)
-    call("ZREM", BASE .. state, unpack(ids, first, last))
-    call("LPUSH", Q.wait, unpack(ids, first, last))
-  end
+  call_chunked("ZREM", BASE .. state, ids)
+  call_chunked("LPUSH", Q.wait, ids)
   add_ready_marker(paused_or_maxed())
   if #ids >= count then return 1 end
   return 0
