@@ -171,9 +171,9 @@ class PackedScript:
     checkout with its health probe, a timeout task around every send) costs more Python than the
     script costs Redis. Here the constant head (sha, key count, KEYS, fixed leading ARGV) is encoded
     once, and calls go out on connections this object owns: an idle one is reused, a new one is
-    opened when all are busy, and at most ``max_idle`` are kept between calls. A caller that never
-    overlaps its calls (the worker's finisher) so gets one dedicated connection with
-    ``max_idle=1``; a caller with concurrent callers (``Queue.add``) a small private pool.
+    opened when all are busy, and at most ``max_idle`` are kept between calls. A caller with a
+    fixed number of overlapping calls (the worker's finisher: at most two batches out) so gets
+    that many dedicated connections; one with open-ended callers (``Queue.add``) a small pool.
 
     Safety rules, as for every pybull call: a NOSCRIPT reply means the script never ran, so the
     script is loaded and the call sent again; an error reply becomes :class:`ScriptError` (the

@@ -4,8 +4,9 @@ Slots: ``concurrency - held jobs - reserved``, where *reserved* counts the jobs 
 may bring. Two places fetch: the fetch loop (when slots are free and the queue looked non-empty,
 else it blocks on the marker with BZPOPMIN on its own connection) and the finish batch, whose
 ``moveToFinished`` call fetches for the slots it frees. Finishes are sent by the job tasks
-themselves (``_flush``): one batch in flight at a time, the next collecting meanwhile. All
-bookkeeping between one await and the next is synchronous, so the slot count never overshoots.
+themselves (``_flush``): up to ``MAX_IN_FLIGHT`` batches in flight, each on its own connection,
+the next collecting meanwhile. All bookkeeping between one await and the next is synchronous, so
+the slot count never overshoots, however many batches are out.
 
 Lost replies: a state-changing script is never re-sent blindly. After a connection error the
 worker waits for the server, then reads back: a job whose lock still holds our token was not
@@ -49,6 +50,11 @@ log = logging.getLogger("pybull")
 
 pack = _serde.pack
 
+# Finish batches out at once. One leaves the worker idle while Redis runs the batch and Redis idle
+# while the worker handles the reply; two overlap the two. Each batch is independent (own jobs,
+# own fetch reservation and token range), so recovery after a lost reply works per batch.
+MAX_IN_FLIGHT = 2
+
 
 class _Finish:
     """One job waiting to be sent in a moveToFinished batch."""
@@ -81,7 +87,8 @@ class Processing:
         self.pending: list[_Finish] = []
         self._handoff: Job | None = None
         self._handoff_open = False
-        self.inflight = False
+        self.inflight = 0
+        self.gathering = 0
         self.reserved = 0
         self.seq = 0
         self.limit_until = 0
@@ -97,9 +104,9 @@ class Processing:
         self.block_backoff = Backoff()
         self.block_task: asyncio.Task[Any] | None = None
         self.bclient: Redis | None = None
-        # One call in flight at a time (``_flush``): one dedicated connection.
+        # At most MAX_IN_FLIGHT calls overlap (``_flush``): that many dedicated connections.
         self.finish_call = PackedScript(
-            self.client, "moveToFinished", self.keys_all, (self.base,), timeout=30.0
+            self.client, "moveToFinished", self.keys_all, (self.base,), max_idle=MAX_IN_FLIGHT, timeout=30.0
         )
         version = worker.connection.server_version
         self.min_block = 0.001 if version >= (7, 0, 8) else 0.002
@@ -501,20 +508,31 @@ class Processing:
         self.pending.append(_Finish(job, entry, failed, result, error))
 
     async def _flush(self) -> None:
-        """Send the queued finishes; whoever finds no batch in flight sends (and keeps sending).
+        """Send the queued finishes; whoever finds a free in-flight place sends (and keeps sending).
 
-        Finishes queued while a batch is in flight ride in the next one, so under load one call
+        Finishes queued while all places are taken ride in the next batch, so under load one call
         carries many jobs, and an idle worker pays one round trip per job, on the job's own task.
+        A sender first lets the finishes of this loop turn gather, then senders that gathered
+        together share them evenly: the worker handles one batch's jobs while Redis runs the other.
         """
-        if self.inflight:
+        if self.inflight >= MAX_IN_FLIGHT:
             return
-        self.inflight = True
+        self.inflight += 1
         try:
             while self.pending:
-                batch, self.pending = self.pending, []
-                await self._send(batch)
+                if self.w.concurrency > 1:  # alone, nothing else can finish in the meantime
+                    self.gathering += 1
+                    try:
+                        await asyncio.sleep(0)
+                    finally:
+                        self.gathering -= 1
+                share = -(-len(self.pending) // (self.gathering + 1))
+                batch = self.pending[:share]
+                del self.pending[:share]
+                if batch:
+                    await self._send(batch)
         finally:
-            self.inflight = False
+            self.inflight -= 1
             self._changed()
 
     async def _send(self, batch: list[_Finish]) -> None:
