@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import redis.asyncio as aioredis
-from test_queue_helpers import activate, events, finish
+from queue_helpers import activate, events, finish
 
 from pybull import Queue
 

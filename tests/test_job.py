@@ -6,7 +6,7 @@ import json
 
 import pytest
 import redis.asyncio as aioredis
-from test_queue_helpers import activate, add_raw, events, finished_job
+from queue_helpers import activate, add_raw, events, finished_job
 
 from pybull import Job, Queue, ValidationError
 from pybull.errors import JobNotFoundError, JobNotInStateError, LockMismatchError

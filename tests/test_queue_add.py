@@ -6,7 +6,7 @@ import json
 
 import pytest
 import redis.asyncio as aioredis
-from test_queue_helpers import events
+from queue_helpers import events
 
 import pybull
 from pybull import Job, Queue, ValidationError

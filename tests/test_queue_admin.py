@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
-from test_queue_helpers import activate, add_raw, events, finish, finished_job
+from queue_helpers import activate, add_raw, events, finish, finished_job
 
 import pybull
 from pybull import Queue

@@ -1,6 +1,6 @@
 """Getters Bull Board and Node's API rely on (wire-format 11.8, 12.7, 14, 15), against real servers.
 
-Jobs reach active/completed/failed through the worker scripts (test_queue_helpers). Two kinds of
+Jobs reach active/completed/failed through the worker scripts (queue_helpers.py). Two kinds of
 state cannot be produced by pybull itself and are written here with a plain client, as another
 client would leave them: a job hash that vanished while its id stayed listed, and job scheduler
 definitions (pybull has no scheduler writer yet; the shapes are Node 6.7's, wire-format 12.2).
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from test_queue_helpers import activate, add_raw, finish, finished_job
+from queue_helpers import activate, add_raw, finish, finished_job
 
 from pybull import Job, Queue
 from pybull._context import now_ms

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from test_queue_helpers import activate, events, finish
+from queue_helpers import activate, events, finish
 
 from pybull import Queue, Worker
 from pybull._context import now_ms

@@ -172,7 +172,7 @@ async def test_node_scheduler_read_and_continued_by_pybull(
         # the Node-made iteration is promoted and started; pybull creates the successor
         job_id, _ = await _next_iteration(client, queue_name, "ev")
         await queue.promote_jobs()
-        from test_queue_helpers import activate
+        from queue_helpers import activate
 
         [(got, _token)] = await activate(queue)
         assert got == job_id
