@@ -13,7 +13,6 @@ from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
-import redis.asyncio as aioredis
 from bullmq import Queue, Worker
 from driver import JOB_NAME, System, main
 
@@ -59,13 +58,7 @@ class BullmqPython(System):
         assert worker is not None
         worker.on("completed", lambda job, result: on_completed(job.data))
         running = asyncio.ensure_future(worker.run())
-        if self.args.until_empty:
-            probe = aioredis.Redis.from_url(self.args.url)
-            while await probe.llen(f"bull:{self.args.queue}:wait") > 0:  # noqa: ASYNC110 (polls Redis)
-                await asyncio.sleep(0.01)
-            await probe.aclose()
-        else:
-            await stop.wait()
+        await self.wait_for_stop(stop)
         await self.bounded(worker.close(), "Worker.close()")
         await self.bounded(running, "Worker.run()")
 

@@ -37,6 +37,20 @@ class System:
         except TimeoutError:
             self.notes.append(f"{what} did not return within {CLOSE_TIMEOUT_S:.0f} s")
 
+    async def wait_for_stop(self, stop: asyncio.Event) -> None:
+        """Return when told to stop or, with --until-empty, once the BullMQ wait list is empty."""
+        if not self.args.until_empty:
+            await stop.wait()
+            return
+        import redis.asyncio as aioredis
+
+        probe = aioredis.Redis.from_url(self.args.url)
+        try:
+            while await probe.llen(f"bull:{self.args.queue}:wait") > 0:  # noqa: ASYNC110 (polls Redis)
+                await asyncio.sleep(0.01)
+        finally:
+            await probe.aclose()
+
     async def open_producer(self) -> None:
         raise NotImplementedError
 

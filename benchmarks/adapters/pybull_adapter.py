@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from driver import JOB_NAME, System, main
 
 import pybull
@@ -69,13 +68,7 @@ class Pybull(System):
         assert worker is not None
         worker.on("completed", lambda job, *rest: on_completed(job.data))
         running = asyncio.ensure_future(worker.run())
-        if self.args.until_empty:
-            probe = aioredis.Redis.from_url(self.args.url)
-            while await probe.llen(f"bull:{self.args.queue}:wait") > 0:  # noqa: ASYNC110 (polls Redis)
-                await asyncio.sleep(0.01)
-            await probe.aclose()
-        else:
-            await stop.wait()
+        await self.wait_for_stop(stop)
         await self.bounded(worker.close(), "Worker.close()")
         await self.bounded(running, "Worker.run()")
 
