@@ -184,10 +184,8 @@ class JobOptions(_Options):
         return out
 
 
-#: Field name -> key in the stored opts (abbreviations of wire-format 3.2; the rest camelCase).
-_STORED_KEY: dict[str, str] = {
-    name: to_camel(name) for name in JobOptions.model_fields if name not in ("telemetry",)
-} | {
+#: Options stored under an abbreviated key (wire-format 3.2), by field name.
+_ABBREVIATED: dict[str, str] = {
     "deduplication": "de",
     "fail_parent_on_failure": "fpof",
     "continue_parent_on_failure": "cpof",
@@ -196,15 +194,13 @@ _STORED_KEY: dict[str, str] = {
     "keep_logs": "kl",
 }
 
+#: Field name -> key in the stored opts (the abbreviations; the rest camelCase).
+_STORED_KEY: dict[str, str] = {
+    name: to_camel(name) for name in JobOptions.model_fields if name not in ("telemetry",)
+} | _ABBREVIATED
+
 #: Stored key -> public camelCase name, to read Node-stored opts back (Node's optsDecodeMap).
-STORED_TO_PUBLIC: dict[str, str] = {
-    "de": "deduplication",
-    "fpof": "failParentOnFailure",
-    "cpof": "continueParentOnFailure",
-    "idof": "ignoreDependencyOnFailure",
-    "rdof": "removeDependencyOnFailure",
-    "kl": "keepLogs",
-}
+STORED_TO_PUBLIC: dict[str, str] = {short: to_camel(name) for name, short in _ABBREVIATED.items()}
 
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 

@@ -25,12 +25,8 @@ local now = tonumber(ARGV[2])
 local job_id = ARGV[3]
 local job_key = BASE .. job_id
 local delay = tonumber(ARGV[5]) or 0
-if call("EXISTS", job_key) == 0 then return -1 end
-local code = release_lock(job_id, ARGV[4])
+local code = leave_active(job_id, ARGV[4], ARGV[7])
 if code < 0 then return code end
-local fields = cmsgpack.unpack(ARGV[7])
-if #fields > 0 then call("HSET", job_key, unpack(fields)) end
-if call("LREM", Q.active, -1, job_id) == 0 then return -3 end
 local due = now
 if delay > 0 then due = now + delay end
 if ARGV[6] ~= "1" then call("HINCRBY", job_key, "atm", 1) end

@@ -23,12 +23,8 @@ local now = tonumber(ARGV[2])
 local job_id = ARGV[3]
 local job_key = BASE .. job_id
 promote_due_delayed(now)
-if call("EXISTS", job_key) == 0 then return -1 end
-local code = release_lock(job_id, ARGV[4])
+local code = leave_active(job_id, ARGV[4], ARGV[6])
 if code < 0 then return code end
-local fields = cmsgpack.unpack(ARGV[6])
-if #fields > 0 then call("HSET", job_key, unpack(fields)) end
-if call("LREM", Q.active, -1, job_id) == 0 then return -3 end
 push_ready(job_id, tonumber(call("HGET", job_key, "priority")) or 0, ARGV[5] == "1")
 call("HINCRBY", job_key, "atm", 1)
 emit("waiting", "jobId", job_id, "prev", "active")
